@@ -1,0 +1,80 @@
+import type { ServerResponse } from 'node:http';
+import type { MultiAuthError } from './errors';
+
+/** What every challenge may carry besides the error itself. */
+export interface ChallengeContext {
+  /** Absolute URL of the RFC 9728 protected-resource metadata. */
+  resourceMetadataUrl?: string;
+  /** Scopes to advertise in `scope=` (the scopes the resource requires). */
+  scopes?: readonly string[];
+}
+
+/** Seconds a client is asked to wait after a 503. */
+const RETRY_AFTER_SECONDS = '5';
+
+/**
+ * Makes a value safe inside a quoted-string. RFC 6749 §5.2 limits `error_description` to
+ * %x20-21 / %x23-5B / %x5D-7E, so quotes, backslashes, control characters (CR/LF: header
+ * injection) and non-ASCII are replaced rather than escaped: nothing a client sent can
+ * change the header's structure.
+ */
+export function quoteSafe(value: string): string {
+  return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
+}
+
+/** `scope=` takes space-separated scope tokens (%x21 / %x23-5B / %x5D-7E). */
+function scopeValue(scopes: readonly string[]): string {
+  return scopes.map((s) => s.replace(/[^\x21\x23-\x5B\x5D-\x7E]/g, '')).filter(Boolean).join(' ');
+}
+
+/**
+ * Builds an RFC 6750 `WWW-Authenticate` value. With no `error` it is the bare challenge for a
+ * request that carried no credentials (RFC 6750 §3.1: no error code then).
+ */
+export function bearerChallenge(
+  error: { code: string; description: string; scopes?: readonly string[] } | undefined,
+  context: ChallengeContext,
+): string {
+  const params: string[] = [];
+  if (error) {
+    params.push(`error="${quoteSafe(error.code)}"`, `error_description="${quoteSafe(error.description)}"`);
+  }
+  const scopes = error?.scopes ?? context.scopes;
+  if (scopes && scopes.length > 0) {
+    const value = scopeValue(scopes);
+    if (value) params.push(`scope="${value}"`);
+  }
+  if (context.resourceMetadataUrl) params.push(`resource_metadata="${quoteSafe(context.resourceMetadataUrl)}"`);
+  return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
+}
+
+function sendJson(res: ServerResponse, status: number, body: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+/** 401 without an error code: the client sent no credentials and should go get a token. */
+export function sendNoCredentials(res: ServerResponse, context: ChallengeContext): void {
+  res.setHeader('WWW-Authenticate', bearerChallenge(undefined, context));
+  sendJson(res, 401, { error: 'unauthorized', error_description: 'Authentication required' });
+}
+
+/**
+ * The one place an error becomes a response: status, `WWW-Authenticate` (none for 503,
+ * which is not the client's fault; `Retry-After` instead) and the JSON body.
+ */
+export function sendError(res: ServerResponse, error: MultiAuthError, context: ChallengeContext): void {
+  if (error.status === 503) {
+    res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
+  } else {
+    res.setHeader(
+      'WWW-Authenticate',
+      bearerChallenge({ code: error.code, description: error.message, scopes: error.scopes }, context),
+    );
+  }
+  sendJson(res, error.status, { error: error.code, error_description: quoteSafe(error.message) });
+}

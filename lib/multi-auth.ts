@@ -1,0 +1,203 @@
+import type { IncomingMessage } from 'node:http';
+import { Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { sendError, sendNoCredentials, type ChallengeContext } from './challenge';
+import { resolveConfig, type MultiAuthOptions } from './config';
+import {
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  MultiAuthError,
+  TemporarilyUnavailableError,
+} from './errors';
+import { ResultCache } from './result-cache';
+import { runChain } from './source-chain';
+import { setChallengeContext } from './request-auth';
+import { extractBearerToken, isB64Token } from './token-extraction';
+import { inspectToken } from './token-inspection';
+import type { Decision, InspectedToken, MultiAuthInfo } from './types';
+
+/** The Express router `multiAuth()` returns, with its parts. */
+export type MultiAuth = Router & {
+  /** The bearer check alone, for mounting on some routes only. */
+  readonly bearer: RequestHandler;
+  /** The primary's routes alone (a no-op without a primary). */
+  readonly routes: RequestHandler;
+  /** The scopes every accepted token must carry (after inheritance from the primary). */
+  readonly requiredScopes: readonly string[];
+  /** The URL challenges point clients at, when known. */
+  readonly resourceMetadataUrl: string | undefined;
+  /** The sources' names, in the order they are tried. */
+  readonly sourceNames: readonly string[];
+  /**
+   * Runs the same chain and checks as the bearer middleware, without HTTP. Resolves to the
+   * token's `MultiAuthInfo` or rejects with a `MultiAuthError` whose `code`/`status` say what
+   * an HTTP client would have got and whose `decision` says why.
+   */
+  verify(token: string): Promise<MultiAuthInfo>;
+};
+
+const REJECTED = 'The access token is invalid or has expired';
+const LACKS_SCOPE = 'The access token lacks a scope this resource requires';
+const UNAVAILABLE = 'Token verification is temporarily unavailable; retry later';
+
+function tokenId(token: InspectedToken): string {
+  return token.digest.toString('hex', 0, 8);
+}
+
+/**
+ * One Express router for a resource that accepts bearer tokens from several sources: it serves
+ * the primary's OAuth/discovery routes, then checks the bearer token against the primary and
+ * each verifier in order (first acceptance wins) and sets `req.auth`, whose `source` names the
+ * source that accepted it.
+ *
+ * @example
+ * const auth = multiAuth({
+ *   primary: remoteAuthServer({ issuer: 'https://login.example.com', resource: 'https://mcp.example.com/mcp' }),
+ *   verifiers: [staticTokenVerifier({ name: 'ci', tokens: { [process.env.CI_KEY!]: { clientId: 'ci', scopes: ['mcp:read'] } } })],
+ *   requiredScopes: ['mcp:read'],
+ * });
+ * app.use(auth);
+ * app.post('/mcp', requireScopes('mcp:write'), handler);
+ */
+export function multiAuth(options: MultiAuthOptions): MultiAuth {
+  const config = resolveConfig(options);
+  const { sources, requiredScopes, timeoutMs, maxTokenLength, onDecision } = config;
+  const cache = config.cache === false ? undefined : new ResultCache(config.cache);
+  const challenge: ChallengeContext = Object.freeze({
+    resourceMetadataUrl: config.resourceMetadataUrl,
+    scopes: requiredScopes,
+  });
+  const noop: RequestHandler = (_req, _res, next) => next();
+  const routes: RequestHandler = config.primary ? config.primary.routes({ requiredScopes: [...requiredScopes] }) : noop;
+
+  const report = (decision: Decision): void => {
+    if (!onDecision) return;
+    try {
+      onDecision(decision);
+    } catch (error) {
+      // An observer must never change the answer.
+      process.emitWarning(`express-multiauth: onDecision threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
+  const missingScope = (info: MultiAuthInfo): boolean => {
+    for (const scope of requiredScopes) if (!info.scopes.includes(scope)) return true;
+    return false;
+  };
+
+  /** Decides one token: from the cache, or by the chain; the same for HTTP and `verify()`. */
+  const decide = async (
+    raw: string,
+    req: IncomingMessage | undefined,
+  ): Promise<{ info?: MultiAuthInfo; error?: MultiAuthError; decision: Decision }> => {
+    const token = inspectToken(raw);
+    const decision: Decision = { outcome: 'rejected', status: 401, attempts: [], cached: false };
+    if (onDecision) decision.tokenId = tokenId(token);
+    if (raw.length > maxTokenLength) {
+      decision.reason = `token longer than ${maxTokenLength} characters`;
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    const now = Date.now();
+    let info: MultiAuthInfo | undefined;
+    const cached = cache?.get(token, now);
+    if (cached === 'rejected') {
+      decision.cached = true;
+      decision.reason = 'rejected recently';
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    if (cached) {
+      decision.cached = true;
+      info = cached;
+    } else {
+      const result = await runChain(sources, token, req, timeoutMs);
+      decision.attempts = result.attempts;
+      if (result.outcome !== 'accepted') {
+        if (result.outcome === 'failed') {
+          decision.outcome = 'failed';
+          decision.status = 503;
+          return { error: new TemporarilyUnavailableError(UNAVAILABLE), decision };
+        }
+        cache?.setRejected(token);
+        return { error: new InvalidTokenError(REJECTED), decision };
+      }
+      info = result.info;
+      cache?.setAccepted(token, info, now);
+    }
+    decision.source = info.source;
+    decision.clientId = info.clientId;
+    if (missingScope(info)) {
+      decision.outcome = 'insufficient_scope';
+      decision.status = 403;
+      return { error: new InsufficientScopeError(requiredScopes, LACKS_SCOPE), decision };
+    }
+    decision.outcome = 'accepted';
+    decision.status = 200;
+    return { info, decision };
+  };
+
+  const bearer: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+    setChallengeContext(req, challenge);
+    let raw: string | undefined;
+    try {
+      raw = extractBearerToken(req);
+    } catch (error) {
+      const invalid = error as InvalidRequestError;
+      report({ outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: invalid.message });
+      sendError(res, invalid, challenge);
+      return;
+    }
+    if (raw === undefined) {
+      if (!config.authRequired) {
+        report({ outcome: 'anonymous', status: 200, attempts: [], cached: false });
+        next();
+        return;
+      }
+      report({ outcome: 'no_credentials', status: 401, attempts: [], cached: false });
+      sendNoCredentials(res, challenge);
+      return;
+    }
+    decide(raw, req).then(
+      ({ info, error, decision }) => {
+        report(decision);
+        if (error) {
+          sendError(res, error, challenge);
+          return;
+        }
+        (req as Request & { auth?: MultiAuthInfo }).auth = info;
+        next();
+      },
+      next,
+    );
+  };
+
+  const verify = async (token: string): Promise<MultiAuthInfo> => {
+    if (typeof token !== 'string') throw new TypeError('verify(token): token must be a string');
+    if (token === '' || !isB64Token(token)) {
+      const error = new InvalidRequestError('The token must be a non-empty RFC 6750 b64token');
+      error.decision = { outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message };
+      report(error.decision);
+      throw error;
+    }
+    const { info, error, decision } = await decide(token, undefined);
+    report(decision);
+    if (error) {
+      error.decision = decision;
+      throw error;
+    }
+    return info as MultiAuthInfo;
+  };
+
+  const router = Router();
+  router.use(routes);
+  router.use(bearer);
+  return Object.defineProperties(router, {
+    bearer: { value: bearer, enumerable: true },
+    routes: { value: routes, enumerable: true },
+    requiredScopes: { value: requiredScopes, enumerable: true },
+    resourceMetadataUrl: { value: config.resourceMetadataUrl, enumerable: true },
+    sourceNames: { value: Object.freeze(sources.map((s) => s.name)), enumerable: true },
+    verify: { value: verify, enumerable: true },
+  }) as MultiAuth;
+}
+

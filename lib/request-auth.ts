@@ -1,0 +1,36 @@
+import type { IncomingMessage } from 'node:http';
+import type { ChallengeContext } from './challenge';
+import type { MultiAuthInfo } from './types';
+
+/**
+ * Where `multiAuth` leaves its challenge settings on a request, so guards further down answer
+ * with the same `resource_metadata`. A registered symbol, so the ESM and CommonJS builds of
+ * this package agree on it.
+ */
+const CONTEXT = Symbol.for('express-multiauth.context');
+
+type WithContext = IncomingMessage & { [CONTEXT]?: ChallengeContext; auth?: unknown };
+
+export function setChallengeContext(req: IncomingMessage, context: ChallengeContext): void {
+  (req as WithContext)[CONTEXT] = context;
+}
+
+export function getChallengeContext(req: IncomingMessage): ChallengeContext {
+  return (req as WithContext)[CONTEXT] ?? {};
+}
+
+/**
+ * `req.auth`, typed, without augmenting Express's `Request`: the MCP SDK and
+ * express-oauth2-jwt-bearer already declare `req.auth` with their own types, and a third
+ * declaration would break apps that import them.
+ *
+ * @example
+ * app.get('/me', (req, res) => {
+ *   const auth = getAuth(req);
+ *   res.json({ client: auth?.clientId, source: auth?.source });
+ * });
+ */
+export function getAuth(req: IncomingMessage): MultiAuthInfo | undefined {
+  const auth = (req as WithContext).auth as MultiAuthInfo | undefined;
+  return auth !== null && typeof auth === 'object' && typeof auth.source === 'string' ? auth : undefined;
+}

@@ -1,0 +1,72 @@
+import { LRUCache } from 'lru-cache';
+import type { InspectedToken, MultiAuthInfo } from './types';
+
+/** Settings of the verified-result cache (`multiAuth({ cache })`). */
+export interface CacheOptions {
+  /** Most accepted tokens remembered. Default 10,000. */
+  max?: number;
+  /** Longest an acceptance is reused, in ms, whatever the token's `exp`. Default 60,000, so a
+   * revocation at an introspection endpoint is honoured within a minute. */
+  ttlMs?: number;
+  /** Most rejected tokens remembered. Default 10,000; 0 turns negative caching off. */
+  negativeMax?: number;
+  /** How long a rejection is reused, in ms. Default 5,000. */
+  negativeTtlMs?: number;
+}
+
+type CachedInfo = Omit<MultiAuthInfo, 'token'>;
+
+/**
+ * Remembers what the chain decided for a token, keyed by the token's SHA-256 (never the token),
+ * so a token seen again costs a hash and a lookup instead of a signature check or an
+ * introspection call. An acceptance never outlives the token's `expiresAt`; failures
+ * (503s) are never remembered.
+ */
+export class ResultCache {
+  private readonly accepted: LRUCache<string, CachedInfo>;
+  private readonly rejected: LRUCache<string, true> | undefined;
+  private readonly ttlMs: number;
+
+  constructor(options: CacheOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.accepted = new LRUCache({ max: options.max ?? 10_000, ttl: this.ttlMs });
+    const negativeMax = options.negativeMax ?? 10_000;
+    this.rejected =
+      negativeMax > 0 ? new LRUCache({ max: negativeMax, ttl: options.negativeTtlMs ?? 5_000 }) : undefined;
+  }
+
+  private static key(token: InspectedToken): string {
+    return token.digest.toString('base64');
+  }
+
+  /** The cached acceptance (with the token put back), `'rejected'`, or `undefined` when unknown. */
+  get(token: InspectedToken, nowMs: number): MultiAuthInfo | 'rejected' | undefined {
+    const key = ResultCache.key(token);
+    const hit = this.accepted.get(key);
+    if (hit) {
+      if (hit.expiresAt !== undefined && hit.expiresAt * 1000 <= nowMs) {
+        this.accepted.delete(key);
+        return undefined;
+      }
+      return { ...hit, token: token.raw };
+    }
+    return this.rejected?.get(key) ? 'rejected' : undefined;
+  }
+
+  setAccepted(token: InspectedToken, info: MultiAuthInfo, nowMs: number): void {
+    let ttl = this.ttlMs;
+    if (info.expiresAt !== undefined) ttl = Math.min(ttl, info.expiresAt * 1000 - nowMs);
+    if (ttl <= 0) return;
+    const { token: _raw, ...rest } = info;
+    this.accepted.set(ResultCache.key(token), rest, { ttl });
+  }
+
+  setRejected(token: InspectedToken): void {
+    this.rejected?.set(ResultCache.key(token), true);
+  }
+
+  /** Entries held, accepted and rejected. */
+  get size(): { accepted: number; rejected: number } {
+    return { accepted: this.accepted.size, rejected: this.rejected?.size ?? 0 };
+  }
+}

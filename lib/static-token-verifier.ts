@@ -1,0 +1,91 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { MultiAuthConfigError } from './errors';
+import { isB64Token } from './token-extraction';
+import { inspectToken } from './token-inspection';
+import type { MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
+
+/** What a static API key stands for. */
+export interface StaticTokenEntry {
+  clientId: string;
+  scopes: string[];
+  subject?: string;
+  /** Seconds since the epoch; past it the key is refused. */
+  expiresAt?: number;
+  /** Extra claims, exposed as `req.auth.payload`. */
+  claims?: Record<string, unknown>;
+}
+
+export interface StaticTokenVerifierOptions {
+  /** Source name; default `'static'`. */
+  name?: string;
+  /** API key -> what it stands for. */
+  tokens: Record<string, StaticTokenEntry> | Map<string, StaticTokenEntry>;
+}
+
+interface Entry {
+  digest: Buffer;
+  info: StaticTokenEntry;
+}
+
+function fail(message: string): never {
+  throw new MultiAuthConfigError(`staticTokenVerifier: ${message}`);
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function checkEntry(value: unknown, index: number): StaticTokenEntry {
+  const where = `tokens entry #${index + 1}`;
+  if (value === null || typeof value !== 'object') fail(`${where} must be an object { clientId, scopes }`);
+  const e = value as Record<string, unknown>;
+  if (typeof e.clientId !== 'string' || e.clientId === '') fail(`${where} needs a non-empty string clientId`);
+  if (!Array.isArray(e.scopes) || !e.scopes.every((s) => typeof s === 'string')) fail(`${where} needs scopes: an array of strings`);
+  if (e.subject !== undefined && typeof e.subject !== 'string') fail(`${where}: subject must be a string`);
+  if (e.expiresAt !== undefined && (typeof e.expiresAt !== 'number' || !Number.isFinite(e.expiresAt))) {
+    fail(`${where}: expiresAt must be seconds since the epoch`);
+  }
+  if (e.claims !== undefined && (e.claims === null || typeof e.claims !== 'object')) fail(`${where}: claims must be an object`);
+  return { ...(e as unknown as StaticTokenEntry), scopes: [...(e.scopes as string[])] };
+}
+
+/**
+ * Fixed API keys (for CI, scripts, internal callers), each mapped to a client and its scopes.
+ *
+ * Keys are held as SHA-256 digests and every presented token is compared with every key with
+ * `timingSafeEqual` and no early exit, so neither the comparison nor a map lookup keyed by the
+ * secret leaks how much of a key an attacker has guessed.
+ *
+ * @example
+ * staticTokenVerifier({ name: 'ci', tokens: { [process.env.CI_KEY!]: { clientId: 'ci', scopes: ['mcp:read'] } } })
+ */
+export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenVerifier & { name: string } {
+  if (options === null || typeof options !== 'object') fail('options must be an object { name?, tokens }');
+  const name = options.name ?? 'static';
+  if (typeof name !== 'string' || name === '') fail('name must be a non-empty string');
+  const raw = options.tokens instanceof Map ? [...options.tokens] : options.tokens && typeof options.tokens === 'object' ? Object.entries(options.tokens) : fail('tokens must be an object or Map of API key -> { clientId, scopes }');
+  if (raw.length === 0) fail('tokens is empty; give at least one API key');
+  const entries: Entry[] = raw.map(([key, value], index) => {
+    if (typeof key !== 'string' || key === '' || key === 'undefined') fail(`tokens key #${index + 1} is empty or undefined (is the environment variable set?)`);
+    if (!isB64Token(key)) fail(`tokens key #${index + 1} has characters a Bearer token cannot carry (RFC 6750 b64token)`);
+    return { digest: sha256(key), info: checkEntry(value, index) };
+  });
+
+  return {
+    name,
+    async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
+      const digest = context?.token.raw === token ? context.token.digest : inspectToken(token).digest;
+      let match: StaticTokenEntry | undefined;
+      for (const entry of entries) {
+        // No early exit: every key is compared whatever matched.
+        if (timingSafeEqual(entry.digest, digest)) match = entry.info;
+      }
+      if (!match) return null;
+      const info: MultiAuthInfo = { token, clientId: match.clientId, scopes: [...match.scopes], source: name, extra: { source: name } };
+      if (match.subject !== undefined) info.subject = match.subject;
+      if (match.expiresAt !== undefined) info.expiresAt = match.expiresAt;
+      if (match.claims !== undefined) info.payload = { ...match.claims };
+      return info;
+    },
+  };
+}

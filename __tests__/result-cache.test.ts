@@ -1,0 +1,78 @@
+import request from 'supertest';
+import { multiAuth } from '../lib/multi-auth';
+import type { Decision } from '../lib/types';
+import { appWith, oneTokenVerifier } from './support/app';
+
+const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
+
+describe('verified-result cache', () => {
+  it('asks the source once for a token seen again, and reports the hit', async () => {
+    const decisions: Decision[] = [];
+    const src = oneTokenVerifier('a', 'tok');
+    const app = appWith(multiAuth({ verifiers: src, onDecision: (d) => decisions.push(d) }));
+    for (let i = 0; i < 3; i++) expect((await request(app).get('/echo').set(bearer('tok'))).body.source).toBe('a');
+    expect(src.calls).toBe(1);
+    expect(decisions.map((d) => d.cached)).toEqual([false, true, true]);
+  });
+
+  it('asks every time with cache: false', async () => {
+    const src = oneTokenVerifier('a', 'tok');
+    const app = appWith(multiAuth({ verifiers: src, cache: false }));
+    for (let i = 0; i < 3; i++) await request(app).get('/echo').set(bearer('tok'));
+    expect(src.calls).toBe(3);
+  });
+
+  it('never serves an entry past the token\'s expiresAt', async () => {
+    const src = oneTokenVerifier('a', 'tok', { expiresAt: Math.floor(Date.now() / 1000) + 1 });
+    const app = appWith(multiAuth({ verifiers: src }));
+    expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(401);
+  });
+
+  it('never serves an entry past ttlMs, so a revocation at the source takes effect', async () => {
+    let revoked = false;
+    const src = { name: 'intro', verifyAccessToken: async (t: string) => (revoked ? null : { token: t, clientId: 'c', scopes: [] }) };
+    const app = appWith(multiAuth({ verifiers: src, cache: { ttlMs: 50 } }));
+    expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(200);
+    revoked = true;
+    await new Promise((r) => setTimeout(r, 80));
+    expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(401);
+  });
+
+  it('still enforces required scopes on a hit', async () => {
+    const src = oneTokenVerifier('a', 'tok', { scopes: [] });
+    const auth = multiAuth({ verifiers: src, requiredScopes: ['x'] });
+    await expect(auth.verify('tok')).rejects.toMatchObject({ status: 403 });
+    await expect(auth.verify('tok')).rejects.toMatchObject({ status: 403, decision: { cached: true } });
+  });
+
+  it('never serves one token\'s result for another', async () => {
+    const app = appWith(multiAuth({ verifiers: [oneTokenVerifier('a', 'tok-a'), oneTokenVerifier('b', 'tok-b')] }));
+    expect((await request(app).get('/echo').set(bearer('tok-a'))).body.source).toBe('a');
+    expect((await request(app).get('/echo').set(bearer('tok-b'))).body.source).toBe('b');
+    expect((await request(app).get('/echo').set(bearer('tok-c'))).status).toBe(401);
+  });
+
+  it('remembers a rejection briefly, so a repeated bad token does not reach the sources', async () => {
+    const src = oneTokenVerifier('a', 'good');
+    const app = appWith(multiAuth({ verifiers: src, cache: { negativeTtlMs: 1000 } }));
+    for (let i = 0; i < 5; i++) expect((await request(app).get('/echo').set(bearer('bad'))).status).toBe(401);
+    expect(src.calls).toBe(1);
+  });
+
+  it('never remembers a failure: the next request asks again', async () => {
+    let down = true;
+    const src = {
+      name: 'flaky',
+      verifyAccessToken: async (t: string) => {
+        if (down) throw Object.assign(new Error('down'), { code: 'temporarily_unavailable' });
+        return { token: t, clientId: 'c', scopes: [] };
+      },
+    };
+    const app = appWith(multiAuth({ verifiers: src }));
+    expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(503);
+    down = false;
+    expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(200);
+  });
+});

@@ -1,0 +1,50 @@
+import request from 'supertest';
+import { multiAuth } from '../lib/multi-auth';
+import { staticTokenVerifier } from '../lib/static-token-verifier';
+import { MultiAuthConfigError } from '../lib/errors';
+import { appWith } from './support/app';
+
+const ci = staticTokenVerifier({
+  name: 'ci',
+  tokens: {
+    'ci-key-0123456789': { clientId: 'ci', scopes: ['mcp:read'], subject: 'pipeline', claims: { team: 'infra' } },
+    'old-key-0123456789': { clientId: 'old', scopes: [], expiresAt: Math.floor(Date.now() / 1000) - 1 },
+  },
+});
+
+describe('staticTokenVerifier', () => {
+  it('accepts a configured key with its client, scopes, subject and claims', async () => {
+    const info = await ci.verifyAccessToken('ci-key-0123456789');
+    expect(info).toMatchObject({ clientId: 'ci', scopes: ['mcp:read'], subject: 'pipeline', payload: { team: 'infra' }, source: 'ci' });
+  });
+
+  it('rejects an unknown key, a prefix of a key, and a key with one more character', async () => {
+    for (const t of ['nope', 'ci-key-012345678', 'ci-key-01234567890']) expect(await ci.verifyAccessToken(t)).toBeNull();
+  });
+
+  it('works through multiAuth with req.auth.source, and refuses an expired key', async () => {
+    const app = appWith(multiAuth({ verifiers: ci }));
+    const ok = await request(app).get('/echo').set('Authorization', 'Bearer ci-key-0123456789');
+    expect(ok.body).toMatchObject({ source: 'ci', clientId: 'ci' });
+    expect((await request(app).get('/echo').set('Authorization', 'Bearer old-key-0123456789')).status).toBe(401);
+  });
+
+  it('defaults its name to "static"', () => {
+    expect(staticTokenVerifier({ tokens: { abc: { clientId: 'c', scopes: [] } } }).name).toBe('static');
+  });
+
+  it('does not keep the raw keys anywhere it exposes', () => {
+    expect(JSON.stringify(ci)).not.toContain('ci-key');
+  });
+
+  it.each([
+    ['an empty map', { tokens: {} }, /empty/],
+    ['an unset environment variable as key', { tokens: { undefined: { clientId: 'c', scopes: [] } } }, /environment variable/],
+    ['a key a header cannot carry', { tokens: { 'has space': { clientId: 'c', scopes: [] } } }, /b64token/],
+    ['an entry without clientId', { tokens: { abc: { scopes: [] } } }, /clientId/],
+    ['scopes that are a string', { tokens: { abc: { clientId: 'c', scopes: 'read' } } }, /scopes/],
+  ])('refuses %s', (_n, options, message) => {
+    expect(() => staticTokenVerifier(options as never)).toThrow(MultiAuthConfigError);
+    expect(() => staticTokenVerifier(options as never)).toThrow(message);
+  });
+});

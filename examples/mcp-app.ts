@@ -1,0 +1,48 @@
+import express from 'express';
+import type { RequestHandler } from 'express';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { getAuth } from '../lib/index';
+
+/** One MCP server per request (stateless Streamable HTTP), with a tool that says who called it. */
+function buildMcpServer(): McpServer {
+  const server = new McpServer({ name: 'multiauth-example', version: '1.0.0' });
+  server.registerTool(
+    'whoami',
+    { description: 'Reports which auth source accepted the caller\'s token' },
+    async (extra) => {
+      const auth = extra.authInfo;
+      const who = { source: auth?.extra?.source, clientId: auth?.clientId, scopes: auth?.scopes };
+      return { content: [{ type: 'text', text: JSON.stringify(who) }], structuredContent: who };
+    },
+  );
+  return server;
+}
+
+/**
+ * The example MCP app: `auth` (a multiAuth router) in front of `POST /mcp`, and a plain
+ * `GET /whoami` that shows `req.auth.source` for curl users.
+ */
+export function createMcpApp(auth: RequestHandler): express.Express {
+  const app = express();
+  app.use(express.json());
+  app.use(auth);
+  app.get('/whoami', (req, res) => {
+    const info = getAuth(req);
+    res.json({ source: info?.source, clientId: info?.clientId, scopes: info?.scopes });
+  });
+  app.post('/mcp', async (req, res) => {
+    const server = buildMcpServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  });
+  app.all('/mcp', (_req, res) => {
+    res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed' });
+  });
+  return app;
+}

@@ -4,6 +4,14 @@ export type { CacheOptions } from './result-cache';
 export { requireScopes, requireAnyScope, requireSource } from './guards';
 export { getAuth } from './request-auth';
 export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './static-token-verifier';
+export { jwtVerifier, type JwtVerifierOptions, type JwtAlgorithm, type JwksFetchOptions } from './jwt-verifier';
+export { remoteAuthServer, type RemoteAuthServerOptions } from './remote-auth-server';
+export { oauthServer, type OAuthServerOptions } from './oauth-server';
+export {
+  protectedResourceMetadataUrl,
+  protectedResourceMetadataPath,
+  type ProtectedResourceMetadata,
+} from './protected-resource-metadata';
 export { extractBearerToken } from './token-extraction';
 export { bearerChallenge } from './challenge';
 export {
@@ -28,3 +36,4 @@ export type {
   Decision,
   DecisionOutcome,
 } from './types';
+export { mcpPolicy, allowedTools, type McpRule, type McpPolicyRules, type McpPolicyOptions } from './mcp-policy';

@@ -12,7 +12,7 @@ import {
 } from './errors';
 import { ResultCache } from './result-cache';
 import { runChain } from './source-chain';
-import { setChallengeContext } from './request-auth';
+import { setAuth, setChallengeContext } from './request-auth';
 import { extractBearerToken, isB64Token } from './token-extraction';
 import { inspectToken } from './token-inspection';
 import type { Decision, InspectedToken, MultiAuthInfo } from './types';
@@ -164,7 +164,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
           sendError(res, error, challenge);
           return;
         }
-        (req as Request & { auth?: MultiAuthInfo }).auth = info;
+        setAuth(req, info as MultiAuthInfo);
         next();
       },
       next,

@@ -20,6 +20,15 @@ export function getChallengeContext(req: IncomingMessage): ChallengeContext {
 }
 
 /**
+ * Sets `req.auth`. Typed through `IncomingMessage`, which nobody augments: Express's `Request`
+ * may carry the MCP SDK's or express-oauth2-jwt-bearer's declaration of `auth`, and assigning
+ * through it would not compile in apps that load either.
+ */
+export function setAuth(req: IncomingMessage, info: MultiAuthInfo): void {
+  (req as WithContext).auth = info;
+}
+
+/**
  * `req.auth`, typed, without augmenting Express's `Request`: the MCP SDK and
  * express-oauth2-jwt-bearer already declare `req.auth` with their own types, and a third
  * declaration would break apps that import them.

@@ -10,12 +10,9 @@ import { multiAuth } from '../lib/multi-auth';
 import { inspectToken } from '../lib/token-inspection';
 import { appWith } from './support/app';
 
-// The real express-oauth2-jwt-bearer, loaded without its type declarations: they augment
-// `Express.Request.auth` globally (as `VerifyJwtResult`), which, once in the program, breaks
-// type-checking of lib/multi-auth.ts and examples/ (reported to their owners). The runtime
-// module is the same either way.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { auth } = require('express-oauth2-jwt-bearer') as { auth: (options: Record<string, unknown>) => AuthMiddleware };
+// The real express-oauth2-jwt-bearer, types included: its global `Express.Request.auth`
+// declaration must not break this package's own type-check.
+import { auth } from 'express-oauth2-jwt-bearer';
 
 const AUDIENCE = 'https://mcp.example.com/mcp';
 const KID = 'key-1';

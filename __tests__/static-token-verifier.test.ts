@@ -29,6 +29,15 @@ describe('staticTokenVerifier', () => {
     expect((await request(app).get('/echo').set('Authorization', 'Bearer old-key-0123456789')).status).toBe(401);
   });
 
+  it('gives each acceptance its own claims, so one caller\'s change never reaches the next', async () => {
+    const verifier = staticTokenVerifier({ tokens: { k: { clientId: 'c', scopes: ['a'], claims: { roles: ['reader'] } } } });
+    const first = await verifier.verifyAccessToken('k');
+    (first?.scopes as string[]).push('admin');
+    (first as unknown as { payload: { roles: string[] } }).payload.roles.push('admin');
+    const second = await verifier.verifyAccessToken('k');
+    expect(second).toMatchObject({ scopes: ['a'], payload: { roles: ['reader'] } });
+  });
+
   it('defaults its name to "static"', () => {
     expect(staticTokenVerifier({ tokens: { abc: { clientId: 'c', scopes: [] } } }).name).toBe('static');
   });

@@ -90,6 +90,7 @@ function checkVerifier(value: unknown, what: string): TokenVerifier {
   if (value.name !== undefined && (typeof value.name !== 'string' || value.name === '')) {
     fail(`${what}.name must be a non-empty string when given`);
   }
+  if (value.cacheable !== undefined && typeof value.cacheable !== 'boolean') fail(`${what}.cacheable must be true or false when given`);
   return value as unknown as TokenVerifier;
 }
 

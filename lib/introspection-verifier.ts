@@ -394,6 +394,12 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError('introspection: empty token');
       const inspected = context?.token.raw === token ? context.token : inspectToken(token);
+      // A JWT naming another issuer is not this server's to judge (its answer's iss would not
+      // match anyway): asking would only hand another issuer's bearer token to this endpoint.
+      const claimedIssuer = inspected.jwt?.payload.iss;
+      if (issuer !== undefined && claimedIssuer !== undefined && claimedIssuer !== issuer) {
+        throw new InvalidTokenError('introspection: the token is a JWT from another issuer');
+      }
       const key = inspected.digest.toString('hex');
       const verdict =
         accepted?.get(key) ?? refused?.get(key) ?? (await wait(key, inflight.get(key) ?? start(key, token), context?.signal));

@@ -554,6 +554,9 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw new InvalidTokenError('JWT has no "exp" claim');
     if (payload.exp <= Math.floor(Date.now() / 1000) - clockTolerance) throw new InvalidTokenError('JWT has expired');
     if (matchingAudience(payload.aud) === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
+    // RFC 9449 (DPoP) / RFC 8705 (mTLS): a key-bound token is only good with its proof, which a
+    // Bearer request cannot carry; accepting it as bearer would make a stolen one usable.
+    if (payload.cnf !== undefined) throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
 
     const signal = context?.signal;
     let verified;

@@ -45,11 +45,19 @@ export interface MiddlewareVerifierOptions {
    * when the verifier is called directly, without the chain's signal.
    */
   timeoutMs?: number;
+  /**
+   * Whether multiAuth may cache this source's answers by token. Default `false`: the middleware
+   * sees the whole request and may decide on more than the token (cookies, client certificate).
+   * Set `true` for middlewares that read only the Authorization header, such as
+   * express-oauth2-jwt-bearer's `auth()`, to get the result cache's speed.
+   */
+  cacheable?: boolean;
 }
 
 /** What {@link middlewareVerifier} returns: it resolves only acceptances and throws the rest. */
 export interface MiddlewareVerifier extends TokenVerifier {
   readonly name: string;
+  readonly cacheable: boolean;
   verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo>;
 }
 
@@ -188,7 +196,7 @@ export function defaultToAuthInfo(auth: unknown, token: string): AuthInfo | Part
 
 /** How the wrapped middleware ended. */
 type Ending =
-  | { kind: 'next'; error?: unknown }
+  | { kind: 'next'; error?: unknown; auth?: unknown }
   | { kind: 'answered'; status: number }
   | { kind: 'threw'; error: unknown }
   | { kind: 'aborted'; reason: unknown };
@@ -384,7 +392,9 @@ function run(middleware: AuthMiddleware, req: ShadowRequest, realRes: object | u
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     const next = (error?: unknown) => {
-      settle(error === undefined || error === null || (typeof error === 'string' && SKIP.has(error)) ? { kind: 'next' } : { kind: 'next', error });
+      const passed = error === undefined || error === null || (typeof error === 'string' && SKIP.has(error));
+      // The verdict is what req.auth held at this call: what the middleware does after it is not.
+      settle(passed ? { kind: 'next', auth: Object.prototype.hasOwnProperty.call(req, 'auth') ? req.auth : undefined } : { kind: 'next', error });
     };
     const res = shadowResponse(realRes, req, (status) => settle({ kind: 'answered', status }));
     define(req, { res, next });
@@ -450,6 +460,8 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
   const classifyError = options.classifyError;
   if (classifyError !== undefined && typeof classifyError !== 'function') fail('classifyError must be a function');
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const cacheable = options.cacheable ?? false;
+  if (typeof cacheable !== 'boolean') fail('cacheable must be true or false');
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) fail('timeoutMs must be a positive number');
 
   const sortError = (error: unknown): 'rejected' | 'failed' => classifyError?.(error) ?? classifyNextError(error);
@@ -461,6 +473,7 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
 
   return {
     name,
+    cacheable,
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError(`${name}: empty token`);
       const real = context?.req;
@@ -492,7 +505,7 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
         case 'next':
           if (ending.error !== undefined) return verdictOn(ending.error, 'the middleware passed an error');
       }
-      const own = Object.prototype.hasOwnProperty.call(req, 'auth') ? (req as Record<string, unknown>).auth : undefined;
+      const own = ending.auth;
       const result = await toAuthInfo(own, token, req);
       if (result === null || result === undefined) {
         throw new InvalidTokenError(`${name}: the middleware called next() without authenticating the request`);

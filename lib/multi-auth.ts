@@ -63,6 +63,9 @@ function tokenId(token: InspectedToken): string {
 export function multiAuth(options: MultiAuthOptions): MultiAuth {
   const config = resolveConfig(options);
   const { sources, requiredScopes, timeoutMs, maxTokenLength, onDecision } = config;
+  // Sources that decide on more than the token: keyed by the token, their answers could be
+  // served to another request that carries the same token without the rest.
+  const uncacheable = new Set(sources.filter((s) => s.verifier.cacheable === false).map((s) => s.name));
   const cache = config.cache === false ? undefined : new ResultCache(config.cache);
   const challenge: ChallengeContext = Object.freeze({
     resourceMetadataUrl: config.resourceMetadataUrl,
@@ -118,11 +121,11 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
           decision.status = 503;
           return { error: new TemporarilyUnavailableError(UNAVAILABLE), decision };
         }
-        cache?.setRejected(token);
+        if (!result.attempts.some((a) => uncacheable.has(a.source))) cache?.setRejected(token);
         return { error: new InvalidTokenError(REJECTED), decision };
       }
       info = result.info;
-      cache?.setAccepted(token, info, now);
+      if (!uncacheable.has(info.source)) cache?.setAccepted(token, info, now);
     }
     decision.source = info.source;
     decision.clientId = info.clientId;

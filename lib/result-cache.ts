@@ -5,8 +5,11 @@ import type { InspectedToken, MultiAuthInfo } from './types';
 export interface CacheOptions {
   /** Most accepted tokens remembered. Default 10,000. */
   max?: number;
-  /** Longest an acceptance is reused, in ms, whatever the token's `exp`. Default 60,000, so a
-   * revocation at an introspection endpoint is honoured within a minute. */
+  /**
+   * Longest an acceptance is reused, in ms, whatever the token's `exp`. Default 60,000. This
+   * bounds how long a revoked token or a withdrawn key keeps working *on top of* the source's
+   * own cache: with `introspectionVerifier`'s 30 s default the bound is 90 s, the sum.
+   */
   ttlMs?: number;
   /** Most rejected tokens remembered. Default 10,000; 0 turns negative caching off. */
   negativeMax?: number;
@@ -15,6 +18,49 @@ export interface CacheOptions {
 }
 
 type CachedInfo = Omit<MultiAuthInfo, 'token'>;
+
+function cloneDeepFrozen<T>(value: T): T {
+  let copy: T;
+  try {
+    copy = structuredClone(value);
+  } catch {
+    // Values a custom source built with functions or class instances: one level deep, at least.
+    copy = Array.isArray(value) ? ([...value] as T) : ({ ...value } as T);
+  }
+  return freezeDeep(copy);
+}
+
+function freezeDeep<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) freezeDeep(inner);
+  }
+  return value;
+}
+
+/**
+ * What the cache keeps: a deep copy, frozen, that shares nothing with the `req.auth` a handler
+ * got (a handler may add a scope or a note to its own `req.auth`; that must never reach the
+ * next request with the same token). Cloning happens once per entry, not per hit.
+ */
+function entryOf(info: CachedInfo): CachedInfo {
+  const entry: CachedInfo = { ...info, scopes: cloneDeepFrozen(info.scopes), extra: cloneDeepFrozen(info.extra) };
+  if (info.payload !== undefined) entry.payload = cloneDeepFrozen(info.payload);
+  if (info.header !== undefined) entry.header = cloneDeepFrozen(info.header);
+  return Object.freeze(entry);
+}
+
+/**
+ * A hit's `req.auth`: its own top-level objects, so a handler can change them as it could on the
+ * first request; nested claim values stay the frozen shared ones (cheap, and unchangeable).
+ */
+function requestCopy(entry: CachedInfo, token: string): MultiAuthInfo {
+  const info: MultiAuthInfo = { ...entry, token, scopes: [...entry.scopes], extra: { ...entry.extra } };
+  if (entry.payload !== undefined) info.payload = { ...entry.payload };
+  if (entry.header !== undefined) info.header = { ...entry.header };
+  if (entry.resource !== undefined) info.resource = new URL(entry.resource.href);
+  return info;
+}
 
 /**
  * Remembers what the chain decided for a token, keyed by the token's SHA-256 (never the token),
@@ -48,7 +94,7 @@ export class ResultCache {
         this.accepted.delete(key);
         return undefined;
       }
-      return { ...hit, token: token.raw };
+      return requestCopy(hit, token.raw);
     }
     return this.rejected?.get(key) ? 'rejected' : undefined;
   }
@@ -58,7 +104,7 @@ export class ResultCache {
     if (info.expiresAt !== undefined) ttl = Math.min(ttl, info.expiresAt * 1000 - nowMs);
     if (ttl <= 0) return;
     const { token: _raw, ...rest } = info;
-    this.accepted.set(ResultCache.key(token), rest, { ttl });
+    this.accepted.set(ResultCache.key(token), entryOf(rest), { ttl });
   }
 
   setRejected(token: InspectedToken): void {

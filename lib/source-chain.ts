@@ -67,7 +67,7 @@ function toMultiAuthInfo(
   const info: MultiAuthInfo = {
     token,
     clientId: result.clientId,
-    scopes: result.scopes,
+    scopes: [...result.scopes],
     source,
     extra: { ...extra, source },
   };
@@ -79,9 +79,12 @@ function toMultiAuthInfo(
   return info;
 }
 
-/** Keeps the token out of operator-facing reasons, whatever a source put in its message. */
+/**
+ * Keeps the token out of what a source put in its message, however short the token: a short
+ * API key is a secret all the same. (Our own fixed reasons never contain it and are not touched.)
+ */
 function redact(reason: string, token: string): string {
-  return token.length >= 8 ? reason.split(token).join('[token]') : reason;
+  return token === '' ? reason : reason.split(token).join('[token]');
 }
 
 async function runOne(
@@ -95,7 +98,7 @@ async function runOne(
   let timer: NodeJS.Timeout | undefined;
   const attempt = (outcome: AttemptOutcome, reason?: string): Attempt => {
     const a: Attempt = { source: source.name, outcome, durationMs: performance.now() - started };
-    if (reason !== undefined) a.reason = redact(reason, token.raw);
+    if (reason !== undefined) a.reason = reason;
     return a;
   };
   try {
@@ -120,7 +123,7 @@ async function runOne(
     return { attempt: attempt('accepted'), info };
   } catch (error) {
     const outcome = classify(error);
-    const reason = error instanceof SourceTimeout ? `no answer within ${timeoutMs} ms` : messageOf(error);
+    const reason = error instanceof SourceTimeout ? `no answer within ${timeoutMs} ms` : redact(messageOf(error), token.raw);
     return { attempt: attempt(outcome, reason) };
   } finally {
     clearTimeout(timer);

@@ -46,7 +46,15 @@ function checkEntry(value: unknown, index: number): StaticTokenEntry {
     fail(`${where}: expiresAt must be seconds since the epoch`);
   }
   if (e.claims !== undefined && (e.claims === null || typeof e.claims !== 'object')) fail(`${where}: claims must be an object`);
-  return { ...(e as unknown as StaticTokenEntry), scopes: [...(e.scopes as string[])] };
+  const entry = { ...(e as unknown as StaticTokenEntry), scopes: [...(e.scopes as string[])] };
+  if (e.claims !== undefined) {
+    try {
+      entry.claims = structuredClone(e.claims as Record<string, unknown>);
+    } catch {
+      fail(`${where}: claims must be plain data (no functions or class instances)`);
+    }
+  }
+  return entry;
 }
 
 /**
@@ -84,7 +92,8 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
       const info: MultiAuthInfo = { token, clientId: match.clientId, scopes: [...match.scopes], source: name, extra: { source: name } };
       if (match.subject !== undefined) info.subject = match.subject;
       if (match.expiresAt !== undefined) info.expiresAt = match.expiresAt;
-      if (match.claims !== undefined) info.payload = { ...match.claims };
+      // A copy per request: one handler's change to req.auth.payload must not reach the next.
+      if (match.claims !== undefined) info.payload = structuredClone(match.claims);
       return info;
     },
   };

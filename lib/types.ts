@@ -78,6 +78,11 @@ export interface VerifyContext {
  */
 export interface TokenVerifier {
   name?: string;
+  /**
+   * `false` when this source's answer depends on more than the token (a session cookie, a client
+   * certificate, the source address): multiAuth then never caches what it decides. Default `true`.
+   */
+  readonly cacheable?: boolean;
   verifyAccessToken(token: string, context?: VerifyContext): Promise<AuthInfo | MultiAuthInfo | null | undefined>;
 }
 

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import request from 'supertest';
 import express from 'express';
 import { multiAuth } from '../lib/multi-auth';
@@ -83,7 +84,6 @@ describe('malformed credentials: 400 invalid_request', () => {
       await new Promise((r) => server.once('listening', r));
       const { port } = server.address() as { port: number };
       const res = await new Promise<{ status: number; header: string | undefined }>((resolve, reject) => {
-        const http = require('node:http') as typeof import('node:http');
         const req = http.request({ host: '127.0.0.1', port, path: '/echo', method: 'GET' }, (r) => {
           r.resume();
           resolve({ status: r.statusCode ?? 0, header: r.headers['www-authenticate'] });

@@ -10,9 +10,13 @@ import { multiAuth } from '../lib/multi-auth';
 import { inspectToken } from '../lib/token-inspection';
 import { appWith } from './support/app';
 
-// The real express-oauth2-jwt-bearer, types included: its global `Express.Request.auth`
-// declaration must not break this package's own type-check.
-import { auth } from 'express-oauth2-jwt-bearer';
+// The real express-oauth2-jwt-bearer, loaded without its type declarations. They declare
+// `Express.Request.auth` globally as their own type, which clashes with the MCP SDK's
+// declaration that examples/ and other tests rely on (a clash between those two packages, not
+// ours: __tests__/fixtures/consumers/jwt-bearer.mts proves this package compiles next to it).
+// The runtime module is the same either way.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { auth } = require('express-oauth2-jwt-bearer') as { auth: (options: Record<string, unknown>) => AuthMiddleware };
 
 const AUDIENCE = 'https://mcp.example.com/mcp';
 const KID = 'key-1';

@@ -286,7 +286,7 @@ async function main() {
               const headers = Object.fromEntries(Object.entries(rawHeaders).map(([k, v]) => [k.toLowerCase(), v]));
               const cls = byName.get(headers['x-soak-class']);
               if (!cls) {
-                wrongExamples.length < 10 && wrongExamples.push(`unlabelled answer ${status}`);
+                if (wrongExamples.length < 10) wrongExamples.push(`unlabelled answer ${status}`);
                 return;
               }
               const entry = counts.get(cls.name);

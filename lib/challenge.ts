@@ -4,9 +4,9 @@ import type { MultiAuthError } from './errors';
 /** What every challenge may carry besides the error itself. */
 export interface ChallengeContext {
   /** Absolute URL of the RFC 9728 protected-resource metadata. */
-  resourceMetadataUrl?: string;
+  resourceMetadataUrl?: string | undefined;
   /** Scopes to advertise in `scope=` (the scopes the resource requires). */
-  scopes?: readonly string[];
+  scopes?: readonly string[] | undefined;
 }
 
 /** Seconds a client is asked to wait after a 503. */

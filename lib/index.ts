@@ -21,8 +21,9 @@ export {
   type AuthMiddleware,
   type ToAuthInfo,
   type ClassifyError,
+  type ShadowRequest,
 } from './middleware-verifier';
-export { discoverAuthorizationServer, type AuthorizationServerMetadata } from './issuer-discovery';
+export { discoverAuthorizationServer, type AuthorizationServerMetadata, type DiscoveryOptions } from './issuer-discovery';
 
 // Primaries
 export { remoteAuthServer, type RemoteAuthServerOptions } from './remote-auth-server';
@@ -40,7 +41,7 @@ export { getAuth } from './request-auth';
 
 // Building blocks and errors
 export { extractBearerToken } from './token-extraction';
-export { bearerChallenge } from './challenge';
+export { bearerChallenge, type ChallengeContext } from './challenge';
 export {
   MultiAuthError,
   InvalidRequestError,

@@ -17,8 +17,8 @@ const run = spawnSync(process.execPath, [jestBin, '--json', `--outputFile=${repo
 });
 
 let passed = 0;
-let failed = 0;
 let skipped = 0;
+let failed; // set below from the report, or to 1 when there is no readable report
 try {
   const result = JSON.parse(readFileSync(report, 'utf8'));
   passed = result.numPassedTests;

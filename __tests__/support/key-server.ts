@@ -89,10 +89,10 @@ export class KeyServer {
 
   /** Starts a server publishing one RS256 and one ES256 key. */
   static async start(): Promise<KeyServer> {
-    let instance: KeyServer | undefined;
-    const server = http.createServer((req, res) => instance!.handle(req, res));
+    const server = http.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    instance = new KeyServer(server);
+    const instance = new KeyServer(server);
+    server.on('request', (req, res) => instance.handle(req, res));
     await instance.addKey('RS256');
     await instance.addKey('ES256');
     return instance;

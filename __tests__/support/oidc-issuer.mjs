@@ -30,7 +30,7 @@ const EXPECTED_NOISE = [
 ];
 const quiet = process.env.OIDC_ISSUER_DEBUG !== '1';
 
-function toStderr(level) {
+function toStderr() {
   return (...args) => {
     const first = typeof args[0] === 'string' ? args[0] : '';
     if (quiet && EXPECTED_NOISE.some((re) => re.test(first))) return;
@@ -41,9 +41,9 @@ function inspectValue(value) {
   if (value instanceof Error) return value.stack ?? String(value);
   try { return JSON.stringify(value); } catch { return String(value); }
 }
-console.log = toStderr('log');
-console.info = toStderr('info');
-console.warn = toStderr('warn');
+console.log = toStderr();
+console.info = toStderr();
+console.warn = toStderr();
 
 const { default: Provider } = await import('oidc-provider');
 const jose = await import('jose');
@@ -61,7 +61,7 @@ function readConfig() {
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new TypeError(`oidc-issuer: configuration is not JSON: ${err.message}`);
+    throw new TypeError(`oidc-issuer: configuration is not JSON: ${err.message}`, { cause: err });
   }
   const path = normalizePath(parsed.path);
   const clients = parsed.clients ?? {};

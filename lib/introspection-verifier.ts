@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { BoundedFetchError, boundedFetch, type BoundedResponse } from './bounded-fetch';
+import { firstString, isNonEmptyString, resourceFromAudience, scopeList } from './claims';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from './errors';
 import { inspectToken } from './token-inspection';
 import type { MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
@@ -82,10 +83,6 @@ function isObject(value: unknown): value is Claims {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
-}
-
 function positive(value: unknown, what: string, allowZero = false): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
@@ -139,21 +136,9 @@ function unavailable(message: string, cause?: unknown): TemporarilyUnavailableEr
 
 function scopesOf(value: unknown, claim: string): string[] {
   if (value === undefined || value === null) return [];
-  if (typeof value === 'string') return value.split(' ').filter(Boolean);
-  if (Array.isArray(value) && value.every((s) => typeof s === 'string')) return [...value];
-  throw unavailable(`the response's ${claim} is neither a string nor an array of strings`);
-}
-
-/** RFC 8707: the resource the token is bound to, when `aud` names exactly one http(s) URL. */
-function resourceOf(aud: unknown): URL | undefined {
-  const only = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
-  if (typeof only !== 'string') return undefined;
-  try {
-    const url = new URL(only);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
+  const scopes = scopeList(value);
+  if (!scopes) throw unavailable(`the response's ${claim} is neither a string nor an array of strings`);
+  return scopes;
 }
 
 /**
@@ -255,12 +240,12 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     const verdict: Verdict = {
       accepted: true,
       claims,
-      clientId: isNonEmptyString(claims.client_id) ? claims.client_id : isNonEmptyString(claims.sub) ? claims.sub : '',
+      clientId: firstString(claims.client_id, claims.sub) ?? '',
       scopes: scopesOf(claims[scopeClaim], scopeClaim),
     };
     if (typeof exp === 'number') verdict.expiresAt = exp;
     if (typeof claims.sub === 'string') verdict.subject = claims.sub;
-    const resource = resourceOf(claims.aud);
+    const resource = resourceFromAudience(claims.aud);
     if (resource) verdict.resource = resource;
     return verdict;
   }

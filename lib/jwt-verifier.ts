@@ -14,6 +14,7 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import { boundedFetch, BoundedFetchError } from './bounded-fetch';
+import { firstString, isNonEmptyString, scopeList } from './claims';
 import { InvalidTokenError, MultiAuthConfigError, MultiAuthError, TemporarilyUnavailableError } from './errors';
 import {
   DEFAULT_FAILURE_BACKOFF_MS,
@@ -130,10 +131,6 @@ type KeyResolver = (
 
 function configError(message: string): MultiAuthConfigError {
   return new MultiAuthConfigError(`jwtVerifier: ${message}`);
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
 }
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {
@@ -408,12 +405,6 @@ function secretResolver(secret: Uint8Array<ArrayBuffer>): KeyResolver {
   };
 }
 
-function toScopes(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return value.split(' ').filter((scope) => scope.length > 0);
-  if (Array.isArray(value)) return value.filter(isNonEmptyString);
-  return undefined;
-}
-
 function rejection(error: unknown): Error {
   if (error instanceof MultiAuthError) return error;
   if (error instanceof joseErrors.JOSEError) return new InvalidTokenError(`JWT rejected (${error.code}): ${error.message}`);
@@ -572,11 +563,11 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const claims = verified.payload as Record<string, unknown>;
     const clientId = clientIdClaim
       ? claims[clientIdClaim]
-      : [claims.client_id, claims.azp, claims.sub].find(isNonEmptyString);
+      : firstString(claims.client_id, claims.azp, claims.sub);
     if (!isNonEmptyString(clientId)) {
       throw new InvalidTokenError(`JWT has no client identifier (${clientIdClaim ?? 'client_id, azp or sub'})`);
     }
-    const scopes = (scopeClaim ? toScopes(claims[scopeClaim]) : toScopes(claims.scope) ?? toScopes(claims.scp)) ?? [];
+    const scopes = (scopeClaim ? scopeList(claims[scopeClaim]) : scopeList(claims.scope) ?? scopeList(claims.scp)) ?? [];
     const audience = matchingAudience(claims.aud);
     const info: MultiAuthInfo = {
       token,

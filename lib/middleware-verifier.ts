@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import { firstString, resourceFromAudience, scopeList } from './claims';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from './errors';
 import type { AuthInfo, MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
@@ -132,27 +133,6 @@ function describe(error: unknown): string {
   return `non-error passed to next(): ${typeof error}`;
 }
 
-function firstString(...values: unknown[]): string | undefined {
-  return values.find((v): v is string => typeof v === 'string' && v !== '');
-}
-
-function scopeList(value: unknown): string[] {
-  if (typeof value === 'string') return value.split(' ').filter(Boolean);
-  if (Array.isArray(value)) return value.filter((s): s is string => typeof s === 'string');
-  return [];
-}
-
-function resourceOf(aud: unknown): URL | undefined {
-  const only = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
-  if (typeof only !== 'string') return undefined;
-  try {
-    const url = new URL(only);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * What `middlewareVerifier` makes of `req.auth` by default:
  * - express-oauth2-jwt-bearer's `{ payload, header, token }`: `clientId` from `client_id`,
@@ -174,7 +154,7 @@ export function defaultToAuthInfo(auth: unknown, token: string): AuthInfo | Part
   if (!isObject(auth)) throw new TypeError('req.auth is not an object; pass toAuthInfo to read it');
   if (isObject(auth.payload)) {
     const payload = auth.payload;
-    const scopes = [...new Set([...scopeList(payload.scope), ...scopeList(payload.scp), ...scopeList(payload.permissions)])];
+    const scopes = [...new Set([payload.scope, payload.scp, payload.permissions].flatMap((claim) => scopeList(claim) ?? []))];
     const info: Partial<MultiAuthInfo> = {
       token,
       clientId: firstString(payload.client_id, payload.azp, payload.sub) ?? '',
@@ -184,7 +164,7 @@ export function defaultToAuthInfo(auth: unknown, token: string): AuthInfo | Part
     if (typeof payload.exp === 'number') info.expiresAt = payload.exp;
     if (typeof payload.sub === 'string') info.subject = payload.sub;
     if (isObject(auth.header)) info.header = auth.header;
-    const resource = resourceOf(payload.aud);
+    const resource = resourceFromAudience(payload.aud);
     if (resource) info.resource = resource;
     return info;
   }

@@ -3,11 +3,10 @@ import type { RequestHandler } from 'express';
 import { checkScopes } from './config';
 import { MultiAuthConfigError } from './errors';
 import {
-  advertisedScopes,
   checkResourceUrl,
+  describeResource,
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
-  type ProtectedResourceMetadata,
 } from './protected-resource-metadata';
 import type { AuthServer, TokenVerifier } from './types';
 
@@ -107,16 +106,15 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
     resourceMetadataUrl: protectedResourceMetadataUrl(resource),
     verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
     routes({ requiredScopes: enforced }) {
-      const metadata: ProtectedResourceMetadata = {
+      const description = {
         resource,
-        authorization_servers: [issuer.href],
-        scopes_supported: advertisedScopes(scopesSupported, enforced),
-        bearer_methods_supported: ['header'],
+        authorizationServers: [issuer.href],
+        scopesSupported,
+        resourceName: options.resourceName,
+        resourceDocumentation: options.resourceDocumentation,
       };
-      if (options.resourceName !== undefined) metadata.resource_name = options.resourceName;
-      if (options.resourceDocumentation !== undefined) metadata.resource_documentation = options.resourceDocumentation;
       const router = Router();
-      router.use(protectedResourceMetadataRouter(metadata));
+      router.use(protectedResourceMetadataRouter(describeResource(description, enforced)));
       if (aliases.size > 0) router.use(pathAwareMetadata);
       router.use(wrapped);
       return router;

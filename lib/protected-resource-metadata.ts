@@ -49,12 +49,30 @@ export function protectedResourceMetadataUrl(resource: string): string {
   return new URL(protectedResourceMetadataPath(resource), resource).href;
 }
 
+/** What a primary knows about its resource, to describe it in RFC 9728 terms. */
+export interface ResourceDescription {
+  resource: string;
+  authorizationServers: readonly string[];
+  scopesSupported?: readonly string[];
+  resourceName?: string;
+  resourceDocumentation?: string;
+}
+
 /**
- * Every scope a client may need to ask for: what the operator lists plus what `multiAuth`
- * enforces, so a client that reads the metadata asks for a token that will be accepted.
+ * The RFC 9728 document for a resource, given the scopes `multiAuth` enforces.
+ * `scopes_supported` is what the operator lists plus what is enforced, so a client that reads
+ * the metadata asks for a token that will be accepted.
  */
-export function advertisedScopes(scopesSupported: readonly string[] | undefined, requiredScopes: readonly string[]): string[] {
-  return [...new Set([...(scopesSupported ?? []), ...requiredScopes])];
+export function describeResource(description: ResourceDescription, requiredScopes: readonly string[]): ProtectedResourceMetadata {
+  const metadata: ProtectedResourceMetadata = {
+    resource: description.resource,
+    authorization_servers: [...description.authorizationServers],
+    scopes_supported: [...new Set([...(description.scopesSupported ?? []), ...requiredScopes])],
+    bearer_methods_supported: ['header'],
+  };
+  if (description.resourceName !== undefined) metadata.resource_name = description.resourceName;
+  if (description.resourceDocumentation !== undefined) metadata.resource_documentation = description.resourceDocumentation;
+  return metadata;
 }
 
 /**

@@ -2,11 +2,10 @@ import { MultiAuthConfigError } from './errors';
 import { checkScopes } from './config';
 import { jwtVerifier } from './jwt-verifier';
 import {
-  advertisedScopes,
   checkResourceUrl,
+  describeResource,
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
-  type ProtectedResourceMetadata,
 } from './protected-resource-metadata';
 import type { AuthServer, TokenVerifier } from './types';
 
@@ -84,20 +83,19 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
     fail('verifier must be a token verifier: an object with verifyAccessToken(token)');
   }
 
+  const description = {
+    resource,
+    authorizationServers: servers,
+    scopesSupported,
+    resourceName: options.resourceName,
+    resourceDocumentation: options.resourceDocumentation,
+  };
   const verifier = options.verifier ?? jwtVerifier({ name: options.name ?? 'primary', issuer: servers, audience: resource });
   const server: AuthServer = {
     resourceMetadataUrl: protectedResourceMetadataUrl(resource),
     verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
     routes({ requiredScopes: enforced }) {
-      const metadata: ProtectedResourceMetadata = {
-        resource,
-        authorization_servers: [...servers],
-        scopes_supported: advertisedScopes(scopesSupported, enforced),
-        bearer_methods_supported: ['header'],
-      };
-      if (options.resourceName !== undefined) metadata.resource_name = options.resourceName;
-      if (options.resourceDocumentation !== undefined) metadata.resource_documentation = options.resourceDocumentation;
-      return protectedResourceMetadataRouter(metadata);
+      return protectedResourceMetadataRouter(describeResource(description, enforced));
     },
   };
   if (options.name !== undefined) server.name = options.name;

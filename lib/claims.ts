@@ -1,0 +1,36 @@
+/**
+ * Reading the claims every token source shares (JWT payloads, introspection answers, what a
+ * wrapped middleware set), so that the three verifiers agree on what a scope or a resource is.
+ */
+
+export function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/** The first non-empty string among `values` (e.g. `client_id`, `azp`, `sub`). */
+export function firstString(...values: unknown[]): string | undefined {
+  return values.find(isNonEmptyString);
+}
+
+/**
+ * Scopes from a claim: a space-separated string (RFC 6749 `scope`) or an array (`scp`,
+ * Auth0's `permissions`). `undefined` when the claim is anything else, so the caller decides
+ * whether that is "no scopes" or a malformed answer.
+ */
+export function scopeList(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return value.split(' ').filter(isNonEmptyString);
+  if (Array.isArray(value)) return value.filter(isNonEmptyString);
+  return undefined;
+}
+
+/** RFC 8707: the resource a token is bound to, when its `aud` names exactly one http(s) URL. */
+export function resourceFromAudience(aud: unknown): URL | undefined {
+  const only = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
+  if (typeof only !== 'string') return undefined;
+  try {
+    const url = new URL(only);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -29,7 +29,17 @@ function scopeValue(scopes: readonly string[]): string {
 
 /**
  * Builds an RFC 6750 `WWW-Authenticate` value. With no `error` it is the bare challenge for a
- * request that carried no credentials (RFC 6750 §3.1: no error code then).
+ * request that carried no credentials (RFC 6750 §3.1: no error code then). `scope=` comes from
+ * `error.scopes`, else `context.scopes`. Values are sanitised, not escaped, so nothing a client
+ * sent can inject a header.
+ *
+ * @example
+ * res.status(403).set('WWW-Authenticate', bearerChallenge(
+ *   { code: 'insufficient_scope', description: 'Needs repo:admin', scopes: ['repo:admin'] },
+ *   { resourceMetadataUrl: auth.resourceMetadataUrl },
+ * ));
+ * // Bearer error="insufficient_scope", error_description="Needs repo:admin", scope="repo:admin",
+ * //   resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
  */
 export function bearerChallenge(
   error: { code: string; description: string; scopes?: readonly string[] } | undefined,

@@ -3,25 +3,38 @@ import type { CacheOptions } from './result-cache';
 import type { NamedSource } from './source-chain';
 import type { AuthServer, Decision, TokenVerifier } from './types';
 
-/** Options of `multiAuth()`; see API.md and the README for each. */
+/**
+ * Options of `multiAuth()`. Checked once, at construction: an unknown option or a bad value
+ * throws `MultiAuthConfigError`, so a typo stops the server from starting instead of showing
+ * up as 401s.
+ */
 export interface MultiAuthOptions {
   /** The OAuth primary: tried first; its routes (discovery, OAuth endpoints) are mounted by the router. */
   primary?: AuthServer;
-  /** Further sources, tried in order after the primary. */
+  /** Further sources, tried in order after the primary; a single one needs no array. */
   verifiers?: TokenVerifier | readonly TokenVerifier[];
-  /** Scopes every accepted token must carry. `undefined` inherits the primary's; `[]` means none. */
+  /**
+   * Scopes every accepted token must carry (else 403). `undefined` inherits the primary's (none
+   * without one); `[]` means none. Also advertised in `scope=` and the primary's metadata.
+   */
   requiredScopes?: readonly string[];
-  /** Absolute URL for `resource_metadata=` in challenges; defaults to the primary's. */
+  /**
+   * Absolute URL for `resource_metadata=` in challenges; defaults to the primary's. With a
+   * primary, only the origin may differ (e.g. behind a proxy): the path must be the one it serves.
+   */
   resourceMetadataUrl?: string;
   /** Default `true`. `false` lets requests without credentials through (bad credentials are still refused). */
   authRequired?: boolean;
-  /** Time limit for one source on one token, in ms. Default 5,000. */
+  /** Time limit for one source on one token, in ms; a source past it has failed. Default 5,000. */
   timeoutMs?: number;
   /** Verified-result cache settings, or `false` to turn it off. On by default. */
   cache?: false | CacheOptions;
   /** Longest token accepted, in characters; longer ones are refused before any source runs. Default 8,192. */
   maxTokenLength?: number;
-  /** Called once per request with the outcome; never with the raw token. */
+  /**
+   * Called once per bearer check (request or `auth.verify`) with the outcome; never with the raw
+   * token. What it throws becomes a process warning and never changes the answer.
+   */
   onDecision?: (decision: Decision) => void;
 }
 

@@ -9,16 +9,29 @@ export type MultiAuthErrorCode =
 
 /**
  * Base of every error this package answers a request with. Carries the HTTP status and the
- * RFC 6750 error code, so one place (`challenge.ts`) turns any of them into a response.
+ * RFC 6750 error code, so one place turns any of them into a response, and callers of
+ * `auth.verify` branch on `code` rather than on the message.
+ *
+ * @example
+ * try {
+ *   const info = await auth.verify(token);
+ * } catch (error) {
+ *   if (!(error instanceof MultiAuthError)) throw error;
+ *   if (error.code === 'temporarily_unavailable') return retryLater();
+ *   return refuse(error.status, error.decision?.attempts);
+ * }
  */
 export class MultiAuthError extends Error {
+  /** The RFC 6750 error code, sent in the JSON body and (but for 503) as `error=` in the challenge. */
   readonly code: MultiAuthErrorCode;
+  /** HTTP status of the answer: 400, 401, 403 or 503. */
   readonly status: number;
   /** Scopes the client needs (for `insufficient_scope`). */
   readonly scopes?: readonly string[];
-  /** The full decision, when the error comes out of `multiAuth` (e.g. from `auth.verify`). */
+  /** The full decision, on the errors `auth.verify` rejects with. */
   decision?: Decision;
 
+  /** Prefer a subclass: each pairs its `code` with the right `status`. */
   constructor(code: MultiAuthErrorCode, status: number, message: string, scopes?: readonly string[]) {
     super(message);
     this.name = new.target.name;
@@ -28,8 +41,19 @@ export class MultiAuthError extends Error {
   }
 }
 
-/** 400: the request carries credentials in a way RFC 6750 forbids or that cannot be parsed. */
+/**
+ * 400: the request carries credentials in a way RFC 6750 forbids or that cannot be parsed.
+ *
+ * @example
+ * // GET /mcp?access_token=... : tokens in URLs end up in logs, so this is refused.
+ * try {
+ *   extractBearerToken(req);
+ * } catch (error) {
+ *   if (error instanceof InvalidRequestError) console.log(error.status, error.message); // 400 ...
+ * }
+ */
 export class InvalidRequestError extends MultiAuthError {
+  /** When this error answers a request, `message` is the client's `error_description`: name no internals. */
   constructor(message = 'The request is malformed') {
     super('invalid_request', 400, message);
   }
@@ -37,16 +61,42 @@ export class InvalidRequestError extends MultiAuthError {
 
 /**
  * 401: the token is not accepted. Sources throw it (or resolve `null`) to reject a token;
- * the chain then asks the next source.
+ * the chain then asks the next source. Throwing it rather than resolving `null` lets the
+ * message tell the operator why (through `onDecision`); the client never sees it.
+ *
+ * @example
+ * const sessions: TokenVerifier = {
+ *   name: 'sessions',
+ *   async verifyAccessToken(token) {
+ *     const session = await store.find(token);
+ *     if (!session) throw new InvalidTokenError('unknown session');
+ *     return { token, clientId: session.clientId, scopes: session.scopes };
+ *   },
+ * };
  */
 export class InvalidTokenError extends MultiAuthError {
+  /**
+   * Thrown by a source, `message` reaches the operator only (`Attempt.reason`); the client gets
+   * a fixed description.
+   */
   constructor(message = 'The access token is invalid') {
     super('invalid_token', 401, message);
   }
 }
 
-/** 403: the token is valid but lacks scopes (or is of a kind) the resource needs. */
+/**
+ * 403: the token is valid but lacks scopes (or is of a kind) the resource needs. `scopes`
+ * names what to ask for; it is empty when no scope would help (e.g. `requireSource`).
+ *
+ * @example
+ * try {
+ *   await auth.verify(token);
+ * } catch (error) {
+ *   if (error instanceof InsufficientScopeError) console.log(`ask for: ${error.scopes?.join(' ')}`);
+ * }
+ */
 export class InsufficientScopeError extends MultiAuthError {
+  /** `scopes` go into `scope=` of the challenge: what the client should ask for. */
   constructor(scopes: readonly string[], message = 'The access token lacks the required scope') {
     super('insufficient_scope', 403, message, scopes);
   }
@@ -54,17 +104,46 @@ export class InsufficientScopeError extends MultiAuthError {
 
 /**
  * 503: a source could not decide (its key server, introspection endpoint or network is down).
- * Throw it from a source to say "not a rejection, try again later".
+ * Throw it from a source to say "not a rejection, try again later": a 401 would tell the
+ * client to throw away a token that may be good.
+ *
+ * @example
+ * async verifyAccessToken(token) {
+ *   let session;
+ *   try {
+ *     session = await store.find(token);
+ *   } catch (cause) {
+ *     throw new TemporarilyUnavailableError('session store unreachable', { cause });
+ *   }
+ *   // ...
+ * }
  */
 export class TemporarilyUnavailableError extends MultiAuthError {
+  /**
+   * Thrown by a source, `message` reaches the operator only (`Attempt.reason`); `cause` keeps
+   * the underlying error for debugging.
+   */
   constructor(message = 'Token verification is temporarily unavailable', options?: { cause?: unknown }) {
     super('temporarily_unavailable', 503, message);
     if (options && 'cause' in options) (this as { cause?: unknown }).cause = options.cause;
   }
 }
 
-/** Thrown at construction for configuration that cannot work; the message says what to fix. */
+/**
+ * Thrown for configuration that cannot work, at construction wherever the mistake shows there;
+ * the message says what to fix. A `TypeError`, not a `MultiAuthError`: it is the operator's
+ * mistake, not the client's, so it never becomes a 4xx answer.
+ *
+ * @example
+ * try {
+ *   multiAuth({ verifiers: [] });
+ * } catch (error) {
+ *   if (error instanceof MultiAuthConfigError) console.error(error.message);
+ *   // multiAuth: give a primary or at least one verifier; with no source no token can be accepted
+ * }
+ */
 export class MultiAuthConfigError extends TypeError {
+  /** Always `'ERR_MULTIAUTH_CONFIG'`, to tell it from other `TypeError`s without reading messages. */
   readonly code = 'ERR_MULTIAUTH_CONFIG';
   constructor(message: string) {
     super(message);

@@ -19,11 +19,13 @@ export interface IntrospectionCacheOptions {
    * How long a refused token (`active: false`, or a 4xx OAuth error such as
    * `unsupported_token_type`) is refused without asking again; default `5000`, `0` turns it
    * off. A refused token does not become valid later (revocation and expiry are one-way), so
-   * this only spares the endpoint a client that retries a dead token in a loop.
+   * this only spares the endpoint a client that retries a dead token in a loop. Never longer
+   * than `ttlMs`.
    */
   negativeTtlMs?: number;
 }
 
+/** Options of `introspectionVerifier()`. */
 export interface IntrospectionVerifierOptions {
   /** Source name; default `'introspection'`. */
   name?: string;
@@ -31,14 +33,18 @@ export interface IntrospectionVerifierOptions {
   endpoint: string | URL;
   /** This resource server's client id at the authorization server. */
   clientId: string;
+  /** The secret that goes with `clientId`; sent to `endpoint` only, never across a redirect. */
   clientSecret: string;
   /** How to present the client credentials (RFC 6749 §2.3.1); default `'client_secret_basic'`. */
   authMethod?: 'client_secret_basic' | 'client_secret_post';
   /** When set, the response's `aud` (string or array) must contain one of these. */
   audience?: string | string[];
-  /** When set, the response's `iss` must equal it. */
+  /**
+   * When set, the response's `iss` must equal it, and a JWT whose unverified `iss` names another
+   * issuer is rejected without a call, so other issuers' tokens are never sent to this endpoint.
+   */
   issuer?: string;
-  /** Time limit for one call to the endpoint, body included; default `5000`. */
+  /** Time limit for one call to the endpoint, body included, in ms; default `5000`. */
   timeoutMs?: number;
   /** Result cache; `false` turns it off (concurrent lookups of one token are still shared). */
   cache?: false | IntrospectionCacheOptions;
@@ -48,7 +54,12 @@ export interface IntrospectionVerifierOptions {
 
 /** What {@link introspectionVerifier} returns: it resolves only acceptances and throws the rest. */
 export interface IntrospectionVerifier extends TokenVerifier {
+  /** The source name: `options.name`, default `'introspection'`. */
   readonly name: string;
+  /**
+   * Resolves the token's `MultiAuthInfo`; throws `InvalidTokenError` to reject it and
+   * `TemporarilyUnavailableError` when the endpoint cannot decide.
+   */
   verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo>;
 }
 
@@ -160,6 +171,9 @@ function scopesOf(value: unknown, claim: string): string[] {
  *   credentials are wrong (401, 403, `invalid_client`, `unauthorized_client`): a
  *   misconfiguration says nothing about the token, so it must not make clients discard good
  *   tokens; the operator sees it through `onDecision`.
+ *
+ * An accepted token's `clientId` is the response's `client_id`, else `sub`, else `''`; its
+ * `scopes` come from `scopeClaim`, its `payload` is the whole response.
  *
  * Results are cached by the token's SHA-256 (never the token) for `cache.ttlMs` (30 s),
  * never beyond `exp`; refusals for `cache.negativeTtlMs` (5 s); failures never. Concurrent

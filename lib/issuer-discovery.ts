@@ -12,15 +12,19 @@ export const DEFAULT_FAILURE_BACKOFF_MS = 1_000;
  * guaranteed; it equals the issuer it was discovered for.
  */
 export interface AuthorizationServerMetadata {
+  /** The issuer identifier: exactly the one discovery was asked for (RFC 8414 §3.3). */
   readonly issuer: string;
+  /** Where the server publishes its signing keys (JWKS), when it says. */
   readonly jwks_uri?: string;
+  /** Any other member, as the server sent it. */
   readonly [member: string]: unknown;
 }
 
+/** Options of `discoverAuthorizationServer()`. */
 export interface DiscoveryOptions {
   /** Abandons the discovery early (e.g. the chain's per-source time limit). */
   signal?: AbortSignal;
-  /** Time limit for the whole discovery, every candidate URL included. Default 5000. */
+  /** Time limit for the whole discovery, every candidate URL included, in ms. Default 5000. */
   timeoutMs?: number;
   /** Permit `http:` issuers on hosts other than loopback. Default `false`. */
   allowHttp?: boolean;
@@ -86,7 +90,8 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Fetches an issuer's metadata once, without caching: RFC 8414 first, then OpenID Connect
- * Discovery, path-aware (see {@link discoveryUrls}). The document's `issuer` must equal
+ * Discovery, path-aware (`discoveryUrls`: for `https://a.example/tenant`, first
+ * `/.well-known/oauth-authorization-server/tenant`). The document's `issuer` must equal
  * `issuer` exactly (RFC 8414 §3.3), otherwise its `jwks_uri` could hand key selection to
  * someone else.
  *

@@ -69,6 +69,7 @@ export interface JwksFetchOptions {
   failureBackoffMs?: number;
 }
 
+/** Options of `jwtVerifier()`. Only `issuer` and `audience` are required; the rest have safe defaults. */
 export interface JwtVerifierOptions {
   /** Source name reported in `req.auth.source` and `onDecision`. Default `'jwt'`. */
   name?: string;
@@ -80,10 +81,11 @@ export interface JwtVerifierOptions {
    */
   audience: string | readonly string[];
   /**
-   * Where the issuer publishes its keys. Give at most one of `jwksUri`, `publicKey` and `secret`;
-   * with none, the JWKS URI comes from each issuer's metadata (RFC 8414, then OpenID Connect
-   * Discovery, path-aware), fetched on first use. Keys are chosen by the token's `kid` and `alg`;
-   * a token without `kid` must match exactly one key of the set.
+   * Where the issuer publishes its keys (https, unless loopback or `allowHttp`). Give at most
+   * one of `jwksUri`, `publicKey` and `secret`; with none, the JWKS URI comes from each issuer's
+   * metadata (RFC 8414, then OpenID Connect Discovery, path-aware), fetched on first use. Keys
+   * are chosen by the token's `kid` and `alg`; a token without `kid` must match exactly one key
+   * of the set.
    */
   jwksUri?: string | URL;
   /**
@@ -113,10 +115,10 @@ export interface JwtVerifierOptions {
   scopeClaim?: string;
   /** Claim holding the client id. Default: `client_id`, else `azp`, else `sub`. */
   clientIdClaim?: string;
-  /** Key and discovery fetching; ignored with `publicKey` or `secret`. */
+  /** Limits for key and discovery fetching; ignored with `publicKey` or `secret`. */
   jwks?: JwksFetchOptions;
   /**
-   * Accept plain `http:` JWKS and discovery URLs on hosts other than localhost. Keys fetched over
+   * Accept plain `http:` JWKS and discovery URLs on hosts other than loopback. Keys fetched over
    * plain HTTP can be replaced by anyone on the network path. Default `false`.
    */
   allowHttp?: boolean;
@@ -420,7 +422,8 @@ function rejection(error: unknown): Error {
  * Always refused, whatever the options: `alg: none`, an `alg` outside the allow-list (HS* with a
  * public key and the reverse included), a token without `exp`, an expired or not-yet-valid
  * token, a wrong `iss` or `aud`, a bad signature, a `kid` still unknown after one rate-limited
- * JWKS refresh. Key URLs in token headers (`jku`, `x5u`, `jwk`, `x5c`) are never used.
+ * JWKS refresh, a sender-constrained token (`cnf`: DPoP, mTLS), whose proof a Bearer request
+ * cannot carry. Key URLs in token headers (`jku`, `x5u`, `jwk`, `x5c`) are never used.
  *
  * A token that is not a JWT, names another issuer, or uses a disallowed `alg` is rejected before
  * any signature check, key fetch or discovery. When the key server cannot be reached (or is slow,
@@ -430,7 +433,8 @@ function rejection(error: unknown): Error {
  * `expiresAt`, `subject`, `resource` (the matching audience, when it is a URL), and the verified
  * `payload` and `header`. Required scopes are not checked here; `multiAuth` does that.
  *
- * Throws `MultiAuthConfigError` at once for options that cannot work.
+ * Returns a source named `name`. Throws `MultiAuthConfigError` at once for options that cannot
+ * work.
  *
  * @example
  * const internal = jwtVerifier({

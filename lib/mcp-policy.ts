@@ -35,6 +35,7 @@ export interface McpPolicyRules {
   default?: 'allow' | 'deny';
 }
 
+/** Options of `mcpPolicy()` (its second argument). */
 export interface McpPolicyOptions {
   /**
    * The `multiAuth` in front of the policy. When given, a rule naming a source it does not

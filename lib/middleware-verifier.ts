@@ -28,22 +28,25 @@ export type ToAuthInfo = (
 /** `'rejected'` or `'failed'` to decide; `undefined` to leave the error to the built-in rules. */
 export type ClassifyError = (error: unknown) => 'rejected' | 'failed' | undefined;
 
+/** Options of `middlewareVerifier()`. */
 export interface MiddlewareVerifierOptions {
   /** Source name; default `'middleware'`. Give each wrapped middleware its own. */
   name?: string;
   /** The middleware to run, e.g. `auth({ issuerBaseURL, audience })` from express-oauth2-jwt-bearer. */
   middleware: AuthMiddleware;
   /**
-   * Maps `req.auth` to `AuthInfo`; default {@link defaultToAuthInfo} (express-oauth2-jwt-bearer's
-   * `{ payload, header, token }` or an MCP SDK `AuthInfo`). Its third argument is the shadow
+   * Maps `req.auth` to `AuthInfo`. The default (`defaultToAuthInfo`) reads
+   * express-oauth2-jwt-bearer's `{ payload, header, token }` (`clientId` from `client_id`, `azp`,
+   * then `sub`; scopes from `scope`, `scp` and `permissions`), passes an MCP SDK `AuthInfo`
+   * through, and throws for anything else rather than guess. Its third argument is the shadow
    * request, for middlewares that put their result elsewhere (e.g. `req.user`).
    */
   toAuthInfo?: ToAuthInfo;
   /** Overrides how an error passed to `next(err)` is sorted; see {@link middlewareVerifier}. */
   classifyError?: ClassifyError;
   /**
-   * Longest wait for the middleware to call `next` or answer; default `10000`. Applies also
-   * when the verifier is called directly, without the chain's signal.
+   * Longest wait for the middleware to call `next` or answer, in ms; default `10000`. The
+   * chain's `timeoutMs` (default 5000) still applies; this one also covers direct calls.
    */
   timeoutMs?: number;
   /**
@@ -57,8 +60,14 @@ export interface MiddlewareVerifierOptions {
 
 /** What {@link middlewareVerifier} returns: it resolves only acceptances and throws the rest. */
 export interface MiddlewareVerifier extends TokenVerifier {
+  /** The source name: `options.name`, default `'middleware'`. */
   readonly name: string;
+  /** `options.cacheable`, default `false`: `multiAuth` caches this source's answers only when `true`. */
   readonly cacheable: boolean;
+  /**
+   * Resolves the token's `MultiAuthInfo`; throws `InvalidTokenError` to reject it and
+   * `TemporarilyUnavailableError` when the middleware could not decide.
+   */
   verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo>;
 }
 
@@ -116,7 +125,7 @@ function statusOf(error: unknown): number | undefined {
  * - 5xx, 408, 429, and errors with neither status nor code: failed. An error the middleware
  *   does not present as a verdict most likely comes from a dependency it could not reach;
  *   answering 401 would tell a client holding a good token to throw it away, while 503
- *   makes it retry. The operator sees the error (as `cause`) through `onDecision`.
+ *   makes it retry. The operator sees the error's name and message through `onDecision`.
  */
 function classifyNextError(error: unknown): 'rejected' | 'failed' {
   const message = error instanceof Error ? error.message : undefined;
@@ -404,12 +413,12 @@ function run(middleware: AuthMiddleware, req: ShadowRequest, realRes: object | u
  * - `next()` with something on `req.auth`: accepted, through `toAuthInfo`;
  * - `next()` with nothing there (e.g. `auth({ authRequired: false })`): rejected;
  * - `next(err)`: rejected when `err` is a verdict on the token (code `invalid_token`,
- *   `invalid_request`, `insufficient_scope`, or a 4xx status but 408/429); failed
- *   (`TemporarilyUnavailableError` with `cause: err`) for 5xx/408/429, for errors with no
- *   status or code (a dependency the middleware could not reach, not a verdict: a 401 would
- *   make clients drop good tokens), and for express-oauth2-jwt-bearer's key-server outages,
- *   which it reports as `invalid_token` and are recognised by their message. `classifyError`
- *   overrides this;
+ *   `invalid_request`, `insufficient_scope`, `invalid_dpop_proof`, or a 4xx status but
+ *   408/429); failed (`TemporarilyUnavailableError` with `cause: err`) for 5xx/408/429, for
+ *   errors with no status or code (a dependency the middleware could not reach, not a
+ *   verdict: a 401 would make clients drop good tokens), and for express-oauth2-jwt-bearer's
+ *   key-server outages, which it reports as `invalid_token` and are recognised by their
+ *   message. `classifyError` overrides this;
  * - it answers instead of calling `next`: 5xx, 408, 429 failed; anything else rejected;
  * - it throws (or its promise rejects): sorted like `next(err)`;
  * - it does none of these before the chain's time limit (`context.signal`) or `timeoutMs`: failed.

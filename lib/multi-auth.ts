@@ -30,9 +30,10 @@ export type MultiAuth = Router & {
   /** The sources' names, in the order they are tried. */
   readonly sourceNames: readonly string[];
   /**
-   * Runs the same chain and checks as the bearer middleware, without HTTP. Resolves to the
-   * token's `MultiAuthInfo` or rejects with a `MultiAuthError` whose `code`/`status` say what
-   * an HTTP client would have got and whose `decision` says why.
+   * Runs the same chain and checks as the bearer middleware, without HTTP (e.g. for WebSocket
+   * upgrades or queued jobs). Resolves to the token's `MultiAuthInfo` or rejects with a
+   * `MultiAuthError` whose `code`/`status` say what an HTTP client would have got and whose
+   * `decision` says why; a token that is not an RFC 6750 b64token is an `InvalidRequestError`.
    */
   verify(token: string): Promise<MultiAuthInfo>;
 };

@@ -10,6 +10,7 @@ import {
 } from './protected-resource-metadata';
 import type { AuthServer, TokenVerifier } from './types';
 
+/** Options of `oauthServer()`. */
 export interface OAuthServerOptions {
   /** Source name; unnamed, `multiAuth` calls the primary `primary`. */
   name?: string;
@@ -24,13 +25,13 @@ export interface OAuthServerOptions {
   issuer: string;
   /** This protected resource's identifier (RFC 8707/9728), e.g. `https://mcp.example.com/mcp`. */
   resource: string;
-  /** Scopes to advertise besides the required ones. */
+  /** Scopes to advertise in the protected-resource `scopes_supported` besides the required ones. */
   scopesSupported?: string[];
   /** Scopes every token must carry; `multiAuth` inherits them unless told otherwise. */
   requiredScopes?: string[];
-  /** RFC 9728 `resource_name`. */
+  /** Human-readable name of the resource (RFC 9728 `resource_name`). */
   resourceName?: string;
-  /** RFC 9728 `resource_documentation`. */
+  /** URL of documentation for people (RFC 9728 `resource_documentation`). */
   resourceDocumentation?: string;
 }
 

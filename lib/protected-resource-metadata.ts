@@ -5,11 +5,20 @@ import { MultiAuthConfigError } from './errors';
 
 /** The RFC 9728 document a primary serves for its resource. */
 export interface ProtectedResourceMetadata {
+  /** The resource identifier, as configured. */
   resource: string;
+  /** Issuer identifiers of the authorization servers that issue tokens for it. */
   authorization_servers: string[];
+  /**
+   * The configured `scopesSupported` plus the scopes `multiAuth` enforces, so a client that
+   * asks for what is listed gets a token that passes.
+   */
   scopes_supported: string[];
+  /** Always `['header']`: tokens are accepted in the `Authorization` header only. */
   bearer_methods_supported: ['header'];
+  /** Human-readable name of the resource, when configured. */
   resource_name?: string;
+  /** URL of documentation for people, when configured. */
   resource_documentation?: string;
 }
 
@@ -36,15 +45,30 @@ export function checkResourceUrl(value: unknown, where: string): string {
 
 /**
  * Path of the metadata document for `resource`, per RFC 9728 §3.1: the well-known prefix is
- * inserted between the host and the resource's path
- * (`https://mcp.example.com/mcp` -> `/.well-known/oauth-protected-resource/mcp`).
+ * inserted between the host and the resource's path, so several resources on one host each
+ * get their own document.
+ *
+ * @example
+ * protectedResourceMetadataPath('https://mcp.example.com/mcp');
+ * // -> '/.well-known/oauth-protected-resource/mcp'
  */
 export function protectedResourceMetadataPath(resource: string): string {
   const path = new URL(resource).pathname;
   return path === '/' ? WELL_KNOWN : `${WELL_KNOWN}${path.replace(/\/$/, '')}`;
 }
 
-/** Absolute URL of the metadata document for `resource`: what `resource_metadata=` points at. */
+/**
+ * Absolute URL of the metadata document for `resource`: what `resource_metadata=` points at.
+ *
+ * @example
+ * // Metadata served by another component: point the challenges at it.
+ * const resource = 'https://mcp.example.com/mcp';
+ * const auth = multiAuth({
+ *   verifiers: [jwtVerifier({ issuer: 'https://login.example.com', audience: resource })],
+ *   resourceMetadataUrl: protectedResourceMetadataUrl(resource),
+ * });
+ * // resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp'
+ */
 export function protectedResourceMetadataUrl(resource: string): string {
   return new URL(protectedResourceMetadataPath(resource), resource).href;
 }

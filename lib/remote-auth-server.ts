@@ -9,27 +9,37 @@ import {
 } from './protected-resource-metadata';
 import type { AuthServer, TokenVerifier } from './types';
 
+/** Options of `remoteAuthServer()`. Give `issuer` or `authorizationServers`, and `resource`. */
 export interface RemoteAuthServerOptions {
   /** Source name; unnamed, `multiAuth` calls the primary `primary`. */
   name?: string;
-  /** The authorization server clients get tokens from. Give this or `authorizationServers`. */
+  /**
+   * The authorization server clients get tokens from (its issuer identifier). Give this or
+   * `authorizationServers`. Without `verifier`, tokens must carry it as `iss`.
+   */
   issuer?: string;
-  /** Several authorization servers (RFC 9728 `authorization_servers`). */
+  /**
+   * Several authorization servers (RFC 9728 `authorization_servers`); without `verifier`,
+   * tokens from any of them are accepted.
+   */
   authorizationServers?: string[];
-  /** This protected resource's identifier (RFC 8707/9728), e.g. `https://mcp.example.com/mcp`. */
+  /**
+   * This protected resource's identifier (RFC 8707/9728), e.g. `https://mcp.example.com/mcp`. Its
+   * metadata is served at `/.well-known/oauth-protected-resource` + its path.
+   */
   resource: string;
   /**
    * How tokens are checked. Default: a `jwtVerifier` for the issuer(s) with
    * `audience = resource` and keys found by discovery.
    */
   verifier?: TokenVerifier;
-  /** Scopes to advertise besides the required ones. */
+  /** Scopes to advertise in `scopes_supported` besides the required ones. */
   scopesSupported?: string[];
   /** Scopes every token must carry; `multiAuth` inherits them unless it is told otherwise. */
   requiredScopes?: string[];
-  /** RFC 9728 `resource_name`. */
+  /** Human-readable name of the resource (RFC 9728 `resource_name`). */
   resourceName?: string;
-  /** RFC 9728 `resource_documentation` (a URL). */
+  /** URL of documentation for people (RFC 9728 `resource_documentation`). */
   resourceDocumentation?: string;
 }
 

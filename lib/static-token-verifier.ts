@@ -6,19 +6,26 @@ import type { MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
 /** What a static API key stands for. */
 export interface StaticTokenEntry {
+  /** Reported as `req.auth.clientId`. */
   clientId: string;
+  /** Scopes the key grants. */
   scopes: string[];
+  /** Reported as `req.auth.subject`, e.g. who or what holds the key. */
   subject?: string;
-  /** Seconds since the epoch; past it the key is refused. */
+  /** Seconds since the epoch; past it `multiAuth` refuses the key. Default: no expiry. */
   expiresAt?: number;
   /** Extra claims, exposed as `req.auth.payload`. */
   claims?: Record<string, unknown>;
 }
 
+/** Options of `staticTokenVerifier()`. */
 export interface StaticTokenVerifierOptions {
   /** Source name; default `'static'`. */
   name?: string;
-  /** API key -> what it stands for. */
+  /**
+   * API key -> what it stands for. Keys must be RFC 6750 b64token strings; an empty key or
+   * `'undefined'` throws, as it usually means an unset environment variable.
+   */
   tokens: Record<string, StaticTokenEntry> | Map<string, StaticTokenEntry>;
 }
 
@@ -59,6 +66,7 @@ function checkEntry(value: unknown, index: number): StaticTokenEntry {
 
 /**
  * Fixed API keys (for CI, scripts, internal callers), each mapped to a client and its scopes.
+ * Returns a source named `name` that resolves `null` for any other token.
  *
  * Keys are held as SHA-256 digests and every presented token is compared with every key with
  * `timingSafeEqual` and no early exit, so neither the comparison nor a map lookup keyed by the

@@ -45,6 +45,19 @@ function hasBodyToken(req: RequestLike): boolean {
  * forbids or this package refuses: a malformed header, several `Authorization` headers,
  * or `access_token` in the query string or an already-parsed body (URIs and bodies end up
  * in logs, caches and Referer headers).
+ *
+ * @example
+ * // Authenticating a WebSocket upgrade, where no Express middleware runs.
+ * server.on('upgrade', async (req, socket) => {
+ *   try {
+ *     const token = extractBearerToken(req);          // undefined: no Bearer credentials
+ *     if (token === undefined) return socket.destroy();
+ *     const info = await auth.verify(token);          // rejects with a MultiAuthError
+ *     // ...accept the upgrade for info.clientId
+ *   } catch {
+ *     socket.destroy();
+ *   }
+ * });
  */
 export function extractBearerToken(req: IncomingMessage): string | undefined {
   if (hasQueryToken(req)) {

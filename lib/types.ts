@@ -7,13 +7,17 @@ import type { RequestHandler } from 'express';
  * stays an optional peer dependency.
  */
 export interface AuthInfo {
+  /** The bearer token as presented. */
   token: string;
+  /** The OAuth client the token was issued to. */
   clientId: string;
+  /** Scopes the token grants; `[]` for none. */
   scopes: string[];
   /** Seconds since the epoch. */
   expiresAt?: number;
   /** RFC 8707 resource the token is bound to. */
   resource?: URL;
+  /** Anything else handlers should see; `multiAuth` copies it into `req.auth.extra`. */
   extra?: Record<string, unknown>;
 }
 
@@ -23,8 +27,11 @@ export interface AuthInfo {
  * guards keep working.
  */
 export interface MultiAuthInfo {
+  /** The bearer token as presented. */
   token: string;
+  /** The OAuth client the token was issued to; `''` when the source cannot tell. */
   clientId: string;
+  /** Scopes the token grants, as the accepting source read them; `[]` for none. */
   scopes: string[];
   /** Seconds since the epoch. */
   expiresAt?: number;
@@ -38,13 +45,15 @@ export interface MultiAuthInfo {
   payload?: Record<string, unknown>;
   /** JWS protected header; JWT sources only. */
   header?: Record<string, unknown>;
-  /** `source` mirrored here for handlers typed with the SDK's `AuthInfo`. */
+  /** The source's own `extra`, plus `source` mirrored for handlers typed with the SDK's `AuthInfo`. */
   extra: { source: string; [key: string]: unknown };
 }
 
 /** A JWT's parts, decoded but NOT verified. */
 export interface UnverifiedJwt {
+  /** The JOSE header, decoded. */
   header: Record<string, unknown>;
+  /** The claims, decoded: fit for choosing a source (e.g. by `iss`), never for trusting the token. */
   payload: Record<string, unknown>;
 }
 
@@ -53,6 +62,7 @@ export interface UnverifiedJwt {
  * adding sources adds no parsing or hashing.
  */
 export interface InspectedToken {
+  /** The token exactly as presented. */
   readonly raw: string;
   /** SHA-256 of the token; computed on first use. */
   readonly digest: Buffer;
@@ -64,6 +74,7 @@ export interface InspectedToken {
 export interface VerifyContext {
   /** Aborted when the source's time limit (`timeoutMs`) passes: pass it to `fetch`. */
   signal: AbortSignal;
+  /** The same token, inspected once for all sources: reuse its `digest` and `jwt` instead of recomputing them. */
   token: InspectedToken;
   /** The HTTP request being authenticated, when there is one (absent for `auth.verify(token)`). */
   req?: IncomingMessage;
@@ -77,12 +88,20 @@ export interface VerifyContext {
  * when you cannot decide.
  */
 export interface TokenVerifier {
+  /**
+   * Reported as `req.auth.source` and in `onDecision`; unique within one `multiAuth`. Unnamed,
+   * the primary is called `primary` and a verifier `verifier-<index in verifiers>`.
+   */
   name?: string;
   /**
    * `false` when this source's answer depends on more than the token (a session cookie, a client
    * certificate, the source address): multiAuth then never caches what it decides. Default `true`.
    */
   readonly cacheable?: boolean;
+  /**
+   * Decides one token: resolve its `AuthInfo`, resolve `null`/`undefined` or throw, as described
+   * on `TokenVerifier`. `multiAuth` always passes `context`; a direct caller may not.
+   */
   verifyAccessToken(token: string, context?: VerifyContext): Promise<AuthInfo | MultiAuthInfo | null | undefined>;
 }
 
@@ -96,18 +115,40 @@ export interface AuthServer extends TokenVerifier {
   routes(context: { requiredScopes: string[] }): RequestHandler;
 }
 
-/** How one source answered one token. */
+/**
+ * How one source answered one token:
+ * - `accepted`: it resolved the token's `AuthInfo`;
+ * - `rejected`: it resolved `null`/`undefined`, threw an error coded `invalid_token`, or
+ *   accepted a token whose `expiresAt` has passed;
+ * - `failed`: it could not decide (`timeoutMs` passed, or it threw a `temporarily_unavailable`
+ *   error). Only failures can make the answer a 503;
+ * - `errored`: it threw anything else, or returned a malformed `AuthInfo`. Answered like a
+ *   rejection (a source's bug must not become a 503), but reported apart so the operator sees it.
+ */
 export type AttemptOutcome = 'accepted' | 'rejected' | 'failed' | 'errored';
 
+/** One source's answer to one token, as listed in `Decision.attempts`. */
 export interface Attempt {
+  /** The source's name. */
   source: string;
+  /** How it answered; see {@link AttemptOutcome}. */
   outcome: AttemptOutcome;
   /** Why, for the operator: never shown to the client, never containing the token. */
   reason?: string;
+  /** How long the source took, in milliseconds (fractional). */
   durationMs: number;
 }
 
-/** The outcome of one request, as `onDecision` sees it. */
+/**
+ * The outcome of one bearer check, as `onDecision` sees it:
+ * - `accepted`: a source accepted the token and it carries the required scopes (passed on);
+ * - `anonymous`: no credentials, and `authRequired: false` (passed on without `req.auth`);
+ * - `no_credentials`: no credentials (401 challenge without an error code);
+ * - `invalid_request`: credentials in a form RFC 6750 forbids or that cannot be parsed (400);
+ * - `rejected`: no source accepted the token, or it was too long or rejected moments ago (401);
+ * - `insufficient_scope`: accepted, but without every required scope (403);
+ * - `failed`: no source accepted and at least one could not decide (503).
+ */
 export type DecisionOutcome =
   | 'accepted'
   | 'anonymous'
@@ -117,12 +158,18 @@ export type DecisionOutcome =
   | 'insufficient_scope'
   | 'failed';
 
+/**
+ * What `onDecision` receives: once per bearer check, whether from the middleware or from
+ * `auth.verify`. Refusals by guards and `mcpPolicy` further down are not reported here.
+ */
 export interface Decision {
+  /** What happened; see {@link DecisionOutcome}. */
   outcome: DecisionOutcome;
-  /** HTTP status the request was answered with (200 stands for "passed on"). */
+  /** HTTP status of the answer (for `auth.verify`, the one HTTP would have got); 200 means "passed on". */
   status: number;
   /** The source that accepted the token, when one did. */
   source?: string;
+  /** The accepted token's client id, when a source accepted it (`insufficient_scope` included). */
   clientId?: string;
   /** Each source tried, in order; empty when the answer came from the cache or before any source ran. */
   attempts: Attempt[];

@@ -559,6 +559,7 @@ describe('introspectionVerifier options', () => {
     ['a relative endpoint', { endpoint: '/introspect' }, /absolute/],
     ['a non-http endpoint', { endpoint: 'ftp://as.example.com/introspect' }, /http/],
     ['credentials in the endpoint', { endpoint: 'https://u:p@as.example.com/introspect' }, /credentials/],
+    ['plain http to a host that is not loopback', { endpoint: 'http://as.example.com/introspect' }, /https/],
     ['a missing clientId', { clientId: undefined }, /clientId/],
     ['an empty clientSecret', { clientSecret: '' }, /clientSecret/],
     ['an unknown authMethod', { authMethod: 'private_key_jwt' }, /authMethod/],
@@ -573,5 +574,9 @@ describe('introspectionVerifier options', () => {
     const build = () => introspectionVerifier({ ...base, ...override } as never);
     expect(build).toThrow(MultiAuthConfigError);
     expect(build).toThrow(message);
+  });
+
+  it('takes plain http to another host only with allowHttp', () => {
+    expect(introspectionVerifier({ ...base, endpoint: 'http://as.internal:8080/introspect', allowHttp: true }).name).toBe('introspection');
   });
 });

@@ -175,6 +175,11 @@ describe('oauthServer around the MCP SDK\'s mcpAuthRouter', () => {
     expect(res.body.error).toBe('invalid_token');
   });
 
+  it('refuses a resourceDocumentation that is not a URL', () => {
+    const provider = new DemoInMemoryAuthProvider();
+    expect(() => oauthServer({ router: () => undefined, verifier: provider, issuer: ISSUER, resource: RESOURCE, resourceDocumentation: 'see wiki' })).toThrow(/resourceDocumentation must be/);
+  });
+
   it('refuses a missing router or verifier', () => {
     expect(() => oauthServer({ verifier: new DemoInMemoryAuthProvider(), issuer: ISSUER, resource: RESOURCE } as never)).toThrow(/router must be/);
     expect(() => oauthServer({ router: () => undefined, issuer: ISSUER, resource: RESOURCE } as never)).toThrow(/verifier must be/);

@@ -22,6 +22,10 @@ describe('staticTokenVerifier', () => {
     for (const t of ['nope', 'ci-key-012345678', 'ci-key-01234567890']) expect(await ci.verifyAccessToken(t)).toBeNull();
   });
 
+  it('refuses an expired key when called directly too', async () => {
+    expect(await ci.verifyAccessToken('old-key-0123456789')).toBeNull();
+  });
+
   it('works through multiAuth with req.auth.source, and refuses an expired key', async () => {
     const app = appWith(multiAuth({ verifiers: ci }));
     const ok = await request(app).get('/echo').set('Authorization', 'Bearer ci-key-0123456789');

@@ -28,7 +28,7 @@ export interface MultiAuthOptions {
   /** Time limit for one source on one token, in ms; a source past it has failed. Default 5,000. */
   timeoutMs?: number;
   /** Verified-result cache settings, or `false` to turn it off. On by default. */
-  cache?: false | CacheOptions;
+  cache?: boolean | CacheOptions;
   /** Longest token accepted, in characters; longer ones are refused before any source runs. Default 8,192. */
   maxTokenLength?: number;
   /**
@@ -111,14 +111,15 @@ function checkCache(value: unknown): false | CacheOptions {
   if (value === undefined) return {};
   if (value === false) return false;
   if (value === true) return {};
-  if (!isObject(value)) fail('cache must be false or an object { max, ttlMs, negativeMax, negativeTtlMs }');
+  if (!isObject(value)) fail('cache must be true, false or an object { max, ttlMs, negativeMax, negativeTtlMs }');
   for (const key of Object.keys(value)) {
     if (!KNOWN_CACHE_OPTIONS.has(key)) fail(`cache.${key} is not an option; known: ${[...KNOWN_CACHE_OPTIONS].join(', ')}`);
   }
-  for (const key of ['max', 'ttlMs', 'negativeTtlMs'] as const) {
-    if (value[key] !== undefined) checkPositiveNumber(value[key], `cache.${key}`);
+  for (const key of ['max', 'ttlMs', 'negativeTtlMs', 'negativeMax'] as const) {
+    const n = value[key];
+    if (n === undefined || (key === 'negativeMax' && n === 0)) continue;
+    if (!Number.isSafeInteger(n) || (n as number) <= 0) fail(`cache.${key} must be a positive whole number, got ${String(n)}`);
   }
-  if (value.negativeMax !== undefined && value.negativeMax !== 0) checkPositiveNumber(value.negativeMax, 'cache.negativeMax');
   return value as CacheOptions;
 }
 

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { BoundedFetchError, boundedFetch, type BoundedResponse } from './bounded-fetch';
 import { firstString, isNonEmptyString, resourceFromAudience, scopeList } from './claims';
+import { remoteUrlProblem } from './issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from './errors';
 import { inspectToken } from './token-inspection';
 import type { MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
@@ -29,8 +30,13 @@ export interface IntrospectionCacheOptions {
 export interface IntrospectionVerifierOptions {
   /** Source name; default `'introspection'`. */
   name?: string;
-  /** The RFC 7662 introspection endpoint: an absolute `http:` or `https:` URL. */
+  /**
+   * The RFC 7662 introspection endpoint: an absolute `https:` URL (`http:` only on a loopback host,
+   * or with `allowHttp`).
+   */
   endpoint: string | URL;
+  /** Permit a plain `http:` endpoint on a host other than loopback (never in production). Default `false`. */
+  allowHttp?: boolean;
   /** This resource server's client id at the authorization server. */
   clientId: string;
   /** The secret that goes with `clientId`; sent to `endpoint` only, never across a redirect. */
@@ -102,18 +108,14 @@ function positive(value: unknown, what: string, allowZero = false): number | und
   return value;
 }
 
-function checkEndpoint(value: unknown): URL {
-  if (typeof value !== 'string' && !(value instanceof URL)) fail('endpoint must be an absolute http(s) URL');
-  let url: URL;
-  try {
-    url = new URL(value instanceof URL ? value.href : value);
-  } catch {
-    fail('endpoint must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(`endpoint must use http: or https:, not ${url.protocol}`);
-  if (url.username || url.password) fail('endpoint must not carry credentials; use clientId and clientSecret');
-  if (url.hash) fail('endpoint must not have a #fragment');
-  return url;
+/**
+ * The endpoint receives our client secret and every token: plain http is refused unless the host
+ * is loopback or the operator says `allowHttp`, as for key servers (`remoteUrlProblem`).
+ */
+function checkEndpoint(value: unknown, allowHttp: boolean): URL {
+  const problem = remoteUrlProblem(value, { allowHttp });
+  if (problem) fail(`endpoint ${problem}`);
+  return new URL(value instanceof URL ? value.href : (value as string));
 }
 
 function checkAudience(value: unknown): string[] | undefined {
@@ -191,7 +193,8 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
   if (!isObject(options)) fail('options must be an object { endpoint, clientId, clientSecret, ... }');
   const name = options.name ?? 'introspection';
   if (!isNonEmptyString(name)) fail('name must be a non-empty string');
-  const endpoint = checkEndpoint(options.endpoint);
+  if (options.allowHttp !== undefined && typeof options.allowHttp !== 'boolean') fail('allowHttp must be true or false');
+  const endpoint = checkEndpoint(options.endpoint, options.allowHttp ?? false);
   if (!isNonEmptyString(options.clientId)) fail('clientId must be a non-empty string');
   if (!isNonEmptyString(options.clientSecret)) fail('clientSecret must be a non-empty string (is the environment variable set?)');
   const authMethod = options.authMethod ?? 'client_secret_basic';

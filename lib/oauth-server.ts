@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { RequestHandler } from 'express';
 import { checkScopes } from './config';
 import { MultiAuthConfigError } from './errors';
+import { remoteUrlProblem } from './issuer-discovery';
 import {
   checkResourceUrl,
   describeResource,
@@ -84,6 +85,10 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
     fail(`issuer must be an absolute URL, got ${JSON.stringify(options.issuer)}`);
   }
   const resource = checkResourceUrl(options.resource, 'oauthServer');
+  if (options.resourceDocumentation !== undefined && remoteUrlProblem(options.resourceDocumentation, { allowHttp: true })) {
+    fail(`resourceDocumentation must be an absolute http(s) URL, got ${JSON.stringify(options.resourceDocumentation)}`);
+  }
+  if (options.resourceName !== undefined && typeof options.resourceName !== 'string') fail('resourceName must be a string');
   const scopesSupported = options.scopesSupported === undefined ? undefined : checkScopes(options.scopesSupported, 'oauthServer scopesSupported');
   const requiredScopes = options.requiredScopes === undefined ? undefined : [...checkScopes(options.requiredScopes, 'oauthServer requiredScopes')];
   const { router: wrapped, verifier } = options;

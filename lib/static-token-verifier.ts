@@ -97,6 +97,8 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
         if (timingSafeEqual(entry.digest, digest)) match = entry.info;
       }
       if (!match) return null;
+      // Enforced here too, so the verifier is right when called on its own, not only through multiAuth.
+      if (match.expiresAt !== undefined && match.expiresAt * 1000 <= Date.now()) return null;
       const info: MultiAuthInfo = { token, clientId: match.clientId, scopes: [...match.scopes], source: name, extra: { source: name } };
       if (match.subject !== undefined) info.subject = match.subject;
       if (match.expiresAt !== undefined) info.expiresAt = match.expiresAt;

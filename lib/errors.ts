@@ -33,7 +33,12 @@ export class MultiAuthError extends Error {
 
   /** Prefer a subclass: each pairs its `code` with the right `status`. */
   constructor(code: MultiAuthErrorCode, status: number, message: string, scopes?: readonly string[]) {
+    // A 4xx is a verdict on a request, not a bug, and sources make one per foreign token: a stack
+    // trace would be the most expensive part of refusing it, and nobody reads it.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = new.target.name;
     this.code = code;
     this.status = status;

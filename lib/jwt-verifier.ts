@@ -535,17 +535,19 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return undefined;
   };
 
-  async function verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
+  async function verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
     const inspected = context?.token?.raw === token ? context.token : inspectToken(token);
     const jwt = inspected.jwt;
-    // Cheap refusals first, from the unverified parts: none of these may cost a fetch.
-    if (!jwt) throw new InvalidTokenError('not a JWT');
+    // Cheap refusals first, from the unverified parts: none of these may cost a fetch. A token
+    // that is not a JWT of one of our issuers is simply not ours: `null`, the cheapest "no",
+    // since in a chain of sources most tokens a source sees belong to another.
+    if (!jwt) return null;
     const { header, payload } = jwt;
+    const issuer = payload.iss;
+    if (typeof issuer !== 'string' || !issuerSet.has(issuer)) return null;
     if (typeof header.alg !== 'string' || !algorithmSet.has(header.alg)) {
       throw new InvalidTokenError('JWT "alg" is not an allowed algorithm');
     }
-    const issuer = payload.iss;
-    if (typeof issuer !== 'string' || !issuerSet.has(issuer)) throw new InvalidTokenError('JWT "iss" is not an issuer of this source');
     if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw new InvalidTokenError('JWT has no "exp" claim');
     if (payload.exp <= Math.floor(Date.now() / 1000) - clockTolerance) throw new InvalidTokenError('JWT has expired');
     if (matchingAudience(payload.aud) === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');

@@ -193,8 +193,14 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
   };
 
   const router = Router();
-  router.use(routes);
-  router.use(bearer);
+  // One layer, not two: every request to a protected route pays for each router layer it
+  // passes, and without a primary there are no routes to pass.
+  const primary = config.primary;
+  router.use(
+    primary
+      ? (req: Request, res: Response, next: NextFunction) => routes(req, res, (error?: unknown) => (error ? next(error) : bearer(req, res, next)))
+      : bearer,
+  );
   return Object.defineProperties(router, {
     bearer: { value: bearer, enumerable: true },
     routes: { value: routes, enumerable: true },

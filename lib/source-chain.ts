@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier } from './types';
+import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
 /** A source with the name the chain reports it under. */
 export interface NamedSource {
@@ -84,8 +84,40 @@ function toMultiAuthInfo(
  * API key is a secret all the same. (Our own fixed reasons never contain it and are not touched.)
  */
 function redact(reason: string, token: string): string {
-  return token === '' ? reason : reason.split(token).join('[token]');
+  return token === '' || !reason.includes(token) ? reason : reason.split(token).join('[token]');
 }
+
+/**
+ * The context one source gets for one token. Its `signal` (an AbortController, which is costly to
+ * make) is created only if the source asks for it: most sources refuse a foreign token before
+ * they would pass a signal to anything.
+ */
+class AttemptContext implements VerifyContext {
+  private controller: AbortController | undefined;
+  private timedOut = false;
+
+  constructor(
+    readonly token: InspectedToken,
+    readonly req: IncomingMessage | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.timedOut) this.controller.abort(new SourceTimeout());
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    this.timedOut = true;
+    this.controller?.abort(new SourceTimeout());
+  }
+}
+
+/** Raced against a source's promise: loses to one that had already settled, wins otherwise. */
+const STILL_RUNNING = Symbol('still running');
+const NOT_YET = Promise.resolve(STILL_RUNNING);
 
 async function runOne(
   source: NamedSource,
@@ -94,7 +126,7 @@ async function runOne(
   timeoutMs: number,
 ): Promise<{ attempt: Attempt; info?: MultiAuthInfo }> {
   const started = performance.now();
-  const controller = new AbortController();
+  const context = new AttemptContext(token, req);
   let timer: NodeJS.Timeout | undefined;
   const attempt = (outcome: AttemptOutcome, reason?: string): Attempt => {
     const a: Attempt = { source: source.name, outcome, durationMs: performance.now() - started };
@@ -102,18 +134,20 @@ async function runOne(
     return a;
   };
   try {
-    const pending = Promise.resolve(
-      source.verifier.verifyAccessToken(token.raw, { signal: controller.signal, token, req }),
-    );
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort(new SourceTimeout());
-        reject(new SourceTimeout());
-      }, timeoutMs);
-    });
-    // A source still running after its timeout must not surface as an unhandled rejection.
-    pending.catch(() => undefined);
-    const result = await Promise.race([pending, timeout]);
+    const pending = Promise.resolve(source.verifier.verifyAccessToken(token.raw, context));
+    // A source that has already answered (a foreign token refused on sight) needs no timer.
+    let result: unknown = await Promise.race([pending, NOT_YET]);
+    if (result === STILL_RUNNING) {
+      // A source still running after its timeout must not surface as an unhandled rejection.
+      pending.catch(() => undefined);
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          context.abort();
+          reject(new SourceTimeout());
+        }, timeoutMs);
+      });
+      result = await Promise.race([pending, timeout]);
+    }
     if (result === null || result === undefined) return { attempt: attempt('rejected', 'the source did not recognise the token') };
     const info = toMultiAuthInfo(result as AuthInfo & Partial<MultiAuthInfo>, token.raw, source.name);
     if (typeof info === 'string') return { attempt: attempt('errored', info) };

@@ -26,7 +26,8 @@ import {
   untilAborted,
 } from './issuer-discovery';
 import { inspectToken } from './token-inspection';
-import type { MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
+import { notMine } from './types';
+import type { InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
 /** The JWS algorithms this verifier knows. `none` is not one of them, and never will be. */
 export type JwtAlgorithm =
@@ -535,6 +536,12 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return undefined;
   };
 
+  /** Not a JWT, or not one of our issuers': not this source's token at all. */
+  const foreign = (inspected: InspectedToken): boolean => {
+    const iss = inspected.jwt?.payload.iss;
+    return typeof iss !== 'string' || !issuerSet.has(iss);
+  };
+
   async function verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
     const inspected = context?.token?.raw === token ? context.token : inspectToken(token);
     const jwt = inspected.jwt;
@@ -590,5 +597,5 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return info;
   }
 
-  return { name, verifyAccessToken };
+  return { name, verifyAccessToken, [notMine]: foreign };
 }

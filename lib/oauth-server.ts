@@ -9,6 +9,7 @@ import {
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
 } from './protected-resource-metadata';
+import { notMine } from './types';
 import type { AuthServer, TokenVerifier } from './types';
 
 /** Options of `oauthServer()`. */
@@ -126,6 +127,8 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
       return router;
     },
   };
+  // Keep the wrapped verifier's synchronous "not mine", so the primary skips foreign tokens as cheaply.
+  if (verifier[notMine]) server[notMine] = verifier[notMine];
   if (options.name !== undefined) server.name = options.name;
   if (requiredScopes !== undefined) server.requiredScopes = requiredScopes;
   return server;

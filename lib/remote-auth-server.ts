@@ -7,6 +7,7 @@ import {
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
 } from './protected-resource-metadata';
+import { notMine } from './types';
 import type { AuthServer, TokenVerifier } from './types';
 
 /** Options of `remoteAuthServer()`. Give `issuer` or `authorizationServers`, and `resource`. */
@@ -108,6 +109,8 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
       return protectedResourceMetadataRouter(describeResource(description, enforced));
     },
   };
+  // Keep the wrapped verifier's synchronous "not mine", so the primary skips foreign tokens as cheaply.
+  if (verifier[notMine]) server[notMine] = verifier[notMine];
   if (options.name !== undefined) server.name = options.name;
   if (requiredScopes !== undefined) server.requiredScopes = requiredScopes;
   return server;

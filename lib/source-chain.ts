@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { notMine } from './types';
 import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
 /** A source with the name the chain reports it under. */
@@ -115,9 +116,39 @@ class AttemptContext implements VerifyContext {
   }
 }
 
-/** Raced against a source's promise: loses to one that had already settled, wins otherwise. */
-const STILL_RUNNING = Symbol('still running');
-const NOT_YET = Promise.resolve(STILL_RUNNING);
+const resolved = Promise.resolve();
+
+/**
+ * The source's answer, or a SourceTimeout after `timeoutMs`. One promise: the timer is armed a
+ * microtask later, and only if the source has not answered by then (a foreign token refused on
+ * sight needs none). A resolved promise queues that check, not queueMicrotask, which costs an
+ * async resource per call in Node.
+ */
+function withinTime<T>(pending: Promise<T>, timeoutMs: number, onTimeout: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    pending.then(
+      (value) => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+    resolved.then(() => {
+      if (settled) return;
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(new SourceTimeout());
+      }, timeoutMs);
+    });
+  });
+}
 
 async function runOne(
   source: NamedSource,
@@ -127,7 +158,6 @@ async function runOne(
 ): Promise<{ attempt: Attempt; info?: MultiAuthInfo }> {
   const started = performance.now();
   const context = new AttemptContext(token, req);
-  let timer: NodeJS.Timeout | undefined;
   const attempt = (outcome: AttemptOutcome, reason?: string): Attempt => {
     const a: Attempt = { source: source.name, outcome, durationMs: performance.now() - started };
     if (reason !== undefined) a.reason = reason;
@@ -135,19 +165,7 @@ async function runOne(
   };
   try {
     const pending = Promise.resolve(source.verifier.verifyAccessToken(token.raw, context));
-    // A source that has already answered (a foreign token refused on sight) needs no timer.
-    let result: unknown = await Promise.race([pending, NOT_YET]);
-    if (result === STILL_RUNNING) {
-      // A source still running after its timeout must not surface as an unhandled rejection.
-      pending.catch(() => undefined);
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          context.abort();
-          reject(new SourceTimeout());
-        }, timeoutMs);
-      });
-      result = await Promise.race([pending, timeout]);
-    }
+    const result = await withinTime(pending, timeoutMs, () => context.abort());
     if (result === null || result === undefined) return { attempt: attempt('rejected', 'the source did not recognise the token') };
     const info = toMultiAuthInfo(result as AuthInfo & Partial<MultiAuthInfo>, token.raw, source.name);
     if (typeof info === 'string') return { attempt: attempt('errored', info) };
@@ -159,8 +177,6 @@ async function runOne(
     const outcome = classify(error);
     const reason = error instanceof SourceTimeout ? `no answer within ${timeoutMs} ms` : redact(messageOf(error), token.raw);
     return { attempt: attempt(outcome, reason) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -179,6 +195,10 @@ export async function runChain(
   const attempts: Attempt[] = [];
   let failed = false;
   for (const source of sources) {
+    if (source.verifier[notMine]?.(token)) {
+      attempts.push({ source: source.name, outcome: 'rejected', reason: 'the source did not recognise the token', durationMs: 0 });
+      continue;
+    }
     const { attempt, info } = await runOne(source, token, req, timeoutMs);
     attempts.push(attempt);
     if (info) return { outcome: 'accepted', info, attempts };

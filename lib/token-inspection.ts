@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type { InspectedToken, UnverifiedJwt } from './types';
 
 const JWS_SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -32,6 +32,12 @@ export function decodeUnverifiedJwt(token: string): UnverifiedJwt | undefined {
   return { header, payload };
 }
 
+/** SHA-256 in one call where Node has `crypto.hash` (20.12+): no Hash object per token. */
+const sha256: (value: string) => Buffer =
+  typeof nodeCrypto.hash === 'function'
+    ? (value) => nodeCrypto.hash('sha256', value, 'buffer')
+    : (value) => nodeCrypto.createHash('sha256').update(value).digest();
+
 class LazyInspectedToken implements InspectedToken {
   readonly raw: string;
   private digestValue: Buffer | undefined;
@@ -42,7 +48,7 @@ class LazyInspectedToken implements InspectedToken {
   }
 
   get digest(): Buffer {
-    return (this.digestValue ??= createHash('sha256').update(this.raw).digest());
+    return (this.digestValue ??= sha256(this.raw));
   }
 
   get jwt(): UnverifiedJwt | undefined {

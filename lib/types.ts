@@ -81,6 +81,14 @@ export interface VerifyContext {
 }
 
 /**
+ * Optional fast path of a source: from the token's unverified parts, says synchronously that the
+ * token cannot be this source's (`true`: another issuer's JWT, not a JWT at all). The chain then
+ * records a rejection without calling `verifyAccessToken`: no promise, no attempt bookkeeping.
+ * A registered symbol, so the public interface stays the SDK's single method.
+ */
+export const notMine: unique symbol = Symbol.for('express-multiauth.notMine');
+
+/**
  * A source of truth about tokens: the MCP SDK's `OAuthTokenVerifier` plus an optional name.
  *
  * Resolve the token's `AuthInfo` to accept it; resolve `null`/`undefined` or throw an error
@@ -88,6 +96,8 @@ export interface VerifyContext {
  * when you cannot decide.
  */
 export interface TokenVerifier {
+  /** A synchronous "not this source's token" check (the `notMine` symbol); set by this package's own verifiers. */
+  [notMine]?: (token: InspectedToken) => boolean;
   /**
    * Reported as `req.auth.source` and in `onDecision`; unique within one `multiAuth`. Unnamed,
    * the primary is called `primary` and a verifier `verifier-<index in verifiers>`.

@@ -125,11 +125,15 @@ export interface JwtVerifierOptions {
   allowHttp?: boolean;
 }
 
+/**
+ * Finds the key for a token. `signal` is a getter: making the chain's AbortSignal costs more than
+ * a cached key lookup, so it is asked for only when a fetch may happen.
+ */
 type KeyResolver = (
   issuer: string,
   header: JWSHeaderParameters,
   input: FlattenedJWSInput,
-  signal: AbortSignal | undefined,
+  signal: () => AbortSignal | undefined,
 ) => Promise<CryptoKey>;
 
 function configError(message: string): MultiAuthConfigError {
@@ -343,10 +347,11 @@ async function keyFromRemote(
   keySet: RemoteJWKSet,
   header: JWSHeaderParameters,
   input: FlattenedJWSInput,
-  signal: AbortSignal | undefined,
+  signal: () => AbortSignal | undefined,
 ): Promise<CryptoKey> {
   try {
-    return await untilAborted(keySet(header, input), signal);
+    // A fresh key set answers from memory; only a fetch is worth tying to the caller's signal.
+    return await (keySet.fresh ? keySet(header, input) : untilAborted(keySet(header, input), signal()));
   } catch (error) {
     if (isKeySetFailure(error)) {
       throw new TemporarilyUnavailableError(`signing keys unavailable: ${(error as Error).message}`, { cause: error });
@@ -371,7 +376,7 @@ function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: bool
   // Per issuer, so that a key published by one issuer can never verify a token naming another.
   const keySets = new Map<string, { jwksUri: string; keySet: RemoteJWKSet }>();
   return async (issuer, header, input, signal) => {
-    const metadata = await discovery.get(issuer, { signal });
+    const metadata = await discovery.get(issuer, { get signal() { return signal(); } });
     const jwksUri = metadata.jwks_uri;
     let current = keySets.get(issuer);
     if (!current || current.jwksUri !== jwksUri) {
@@ -529,6 +534,8 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     typ: options.typ,
     requiredClaims: ['exp', ...requiredClaims],
   };
+  // jose checks `iss` against exactly the issuer the token names (already known to be ours).
+  const verifyOptionsByIssuer = new Map(issuers.map((issuer) => [issuer, { ...verifyOptions, issuer }]));
 
   const matchingAudience = (aud: unknown): string | undefined => {
     if (typeof aud === 'string') return audienceSet.has(aud) ? aud : undefined;
@@ -562,13 +569,14 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     // Bearer request cannot carry; accepting it as bearer would make a stolen one usable.
     if (payload.cnf !== undefined) throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
 
-    const signal = context?.signal;
+    const signal = () => context?.signal;
     let verified;
     try {
-      verified = await jwtVerify(token, (protectedHeader, input) => resolveKey(issuer, protectedHeader, input, signal), {
-        ...verifyOptions,
-        issuer,
-      });
+      verified = await jwtVerify(
+        token,
+        (protectedHeader, input) => resolveKey(issuer, protectedHeader, input, signal),
+        verifyOptionsByIssuer.get(issuer),
+      );
     } catch (error) {
       throw rejection(error);
     }

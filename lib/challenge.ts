@@ -58,19 +58,57 @@ export function bearerChallenge(
   return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
 }
 
-function sendJson(res: ServerResponse, status: number, body: Record<string, string>): void {
+/** A response worked out once: challenge header (if any) and the serialised body. */
+interface PreparedAnswer {
+  status: number;
+  challenge: string | undefined;
+  body: string;
+  length: number;
+}
+
+/**
+ * Answers already worked out, per challenge context. A service answers the same few refusals
+ * over and over (a flood of bad tokens is all 401 `invalid_token`), so escaping and serialising
+ * each once is worth a lookup. Keyed weakly by context, since guards build theirs per request,
+ * and bounded per context in case a caller makes messages without end.
+ */
+const prepared = new WeakMap<ChallengeContext, Map<string, PreparedAnswer>>();
+const MAX_PREPARED_PER_CONTEXT = 64;
+
+function prepare(context: ChallengeContext, key: string, make: () => PreparedAnswer): PreparedAnswer {
+  let answers = prepared.get(context);
+  if (!answers) prepared.set(context, (answers = new Map()));
+  let answer = answers.get(key);
+  if (!answer) {
+    answer = make();
+    if (answers.size < MAX_PREPARED_PER_CONTEXT) answers.set(key, answer);
+  }
+  return answer;
+}
+
+function answerOf(status: number, challenge: string | undefined, body: Record<string, string>): PreparedAnswer {
   const text = JSON.stringify(body);
-  res.statusCode = status;
+  return { status, challenge, body: text, length: Buffer.byteLength(text) };
+}
+
+function send(res: ServerResponse, answer: PreparedAnswer): void {
+  res.statusCode = answer.status;
+  if (answer.challenge !== undefined) res.setHeader('WWW-Authenticate', answer.challenge);
+  else if (answer.status === 503) res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  res.setHeader('Content-Length', answer.length);
+  res.end(answer.body);
 }
 
 /** 401 without an error code: the client sent no credentials and should go get a token. */
 export function sendNoCredentials(res: ServerResponse, context: ChallengeContext): void {
-  res.setHeader('WWW-Authenticate', bearerChallenge(undefined, context));
-  sendJson(res, 401, { error: 'unauthorized', error_description: 'Authentication required' });
+  send(
+    res,
+    prepare(context, '', () =>
+      answerOf(401, bearerChallenge(undefined, context), { error: 'unauthorized', error_description: 'Authentication required' }),
+    ),
+  );
 }
 
 /**
@@ -78,13 +116,16 @@ export function sendNoCredentials(res: ServerResponse, context: ChallengeContext
  * which is not the client's fault; `Retry-After` instead) and the JSON body.
  */
 export function sendError(res: ServerResponse, error: MultiAuthError, context: ChallengeContext): void {
-  if (error.status === 503) {
-    res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
-  } else {
-    res.setHeader(
-      'WWW-Authenticate',
-      bearerChallenge({ code: error.code, description: error.message, scopes: error.scopes }, context),
-    );
-  }
-  sendJson(res, error.status, { error: error.code, error_description: quoteSafe(error.message) });
+  const { code, status, message, scopes } = error;
+  const key = `${status} ${code} ${message}${scopes ? `\n${scopes.join(' ')}` : ''}`;
+  send(
+    res,
+    prepare(context, key, () =>
+      answerOf(
+        status,
+        status === 503 ? undefined : bearerChallenge({ code, description: message, scopes }, context),
+        { error: code, error_description: quoteSafe(message) },
+      ),
+    ),
+  );
 }

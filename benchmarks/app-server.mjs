@@ -1,0 +1,125 @@
+// One configuration under test, alone in this process: Express 5 on 127.0.0.1 with the
+// configuration's auth in front of one route, GET /api, that answers a tiny JSON body.
+import { createRequire } from 'node:module';
+import { cpuUsage, memoryUsage } from 'node:process';
+import express from 'express';
+import { serve } from './rpc.mjs';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * What the MCP SDK's docs leave to the user: an OAuthTokenVerifier for JWTs, written the way a
+ * careful user would with jose (one remote key set built once, issuer/audience/alg pinned,
+ * `exp` required, key-server trouble kept apart from bad tokens).
+ */
+async function joseSdkVerifier({ issuer, audience, jwksUri }) {
+  const { createRemoteJWKSet, jwtVerify, errors } = await import('jose');
+  const { InvalidTokenError, ServerError } = await import('@modelcontextprotocol/sdk/server/auth/errors.js');
+  const keys = createRemoteJWKSet(new URL(jwksUri));
+  return {
+    async verifyAccessToken(token) {
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(token, keys, { issuer, audience, algorithms: ['RS256'], requiredClaims: ['exp'] }));
+      } catch (error) {
+        if (error instanceof errors.JWKSTimeout || (error instanceof errors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
+          throw new ServerError('signing keys are unavailable');
+        }
+        throw new InvalidTokenError('invalid access token');
+      }
+      const clientId = payload.client_id ?? payload.azp ?? payload.sub;
+      if (typeof clientId !== 'string') throw new InvalidTokenError('access token names no client');
+      return {
+        token,
+        clientId,
+        scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+        expiresAt: payload.exp,
+        extra: { sub: payload.sub },
+      };
+    },
+  };
+}
+
+/** Builds the app for configuration `id` (see CONFIGURATIONS in run.mjs). */
+async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
+  const app = express();
+  const t = sources[target];
+  const multiAuthBody = (req, res) => res.json({ ok: true, client: req.auth.clientId, source: req.auth.source });
+
+  if (id === 1) {
+    app.get('/api', (_req, res) => res.json({ ok: true }));
+    return app;
+  }
+  if (id === 2) {
+    const { auth } = require('express-oauth2-jwt-bearer');
+    app.use(auth({ issuer: t.issuer, audience, jwksUri: t.jwksUri }));
+    app.get('/api', (req, res) => res.json({ ok: true, client: req.auth.payload.client_id }));
+    return app;
+  }
+  if (id === 3) {
+    const { requireBearerAuth } = await import('@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js');
+    app.use(requireBearerAuth({ verifier: await joseSdkVerifier({ issuer: t.issuer, audience, jwksUri: t.jwksUri }) }));
+    app.get('/api', (req, res) => res.json({ ok: true, client: req.auth.clientId }));
+    return app;
+  }
+
+  const { multiAuth, jwtVerifier, staticTokenVerifier } = require(bundle);
+  // BENCH_MOUNT=bearer mounts the bearer middleware alone (no nested router), to measure the router's share.
+  const mount = (auth) => (process.env.BENCH_MOUNT === 'bearer' ? app.use(auth.routes, auth.bearer) : app.use(auth));
+  const jwt = (name) => jwtVerifier({ name, issuer: sources[name].issuer, audience, jwksUri: sources[name].jwksUri });
+  if (id === 4 || id === 5) {
+    mount(multiAuth({ verifiers: [jwt(target)], ...(id === 4 ? { cache: false } : {}) }));
+    app.get('/api', multiAuthBody);
+    return app;
+  }
+  if (id === 6 || id === 7) {
+    // Any object with verifyAccessToken and routes() is a primary; this one owns no routes.
+    const primaryJwt = jwt('primary');
+    const primary = {
+      name: 'primary',
+      verifyAccessToken: (token, context) => primaryJwt.verifyAccessToken(token, context),
+      routes: () => (_req, _res, next) => next(),
+    };
+    const others = Object.keys(sources).filter((name) => name !== 'primary');
+    mount(
+      multiAuth({
+        primary,
+        verifiers: [
+          ...others.map(jwt),
+          staticTokenVerifier({ name: 'static', tokens: { [staticKey]: { clientId: 'ci', scopes: ['mcp:read'] } } }),
+        ],
+        cache: false,
+      }),
+    );
+    app.get('/api', multiAuthBody);
+    return app;
+  }
+  throw new Error(`no configuration ${id}`);
+}
+
+let server;
+let cpuMark;
+
+serve({
+  async start(setup) {
+    const app = await buildApp(setup);
+    await new Promise((resolve, reject) => {
+      server = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
+    });
+    return { port: server.address().port };
+  },
+  /** Start of the measured window: CPU time is counted from here. */
+  mark() {
+    cpuMark = cpuUsage();
+  },
+  stats() {
+    const used = cpuUsage(cpuMark);
+    return { cpuUserUs: used.user, cpuSystemUs: used.system, rss: memoryUsage().rss };
+  },
+  stop: () =>
+    new Promise((resolve) => {
+      if (!server) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+});

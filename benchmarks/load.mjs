@@ -1,0 +1,60 @@
+// Load generation with autocannon's programmatic API. Every configuration is driven the same
+// way (same request, same per-request setup), so the client's share of the two cores is the
+// same for all of them; every answer is checked against what the configuration must say.
+import autocannon from 'autocannon';
+
+/**
+ * Runs autocannon against `url` for `durationS` seconds, cycling through `tokens`, and counts
+ * answers that differ from `expect` ({ status, body? , bodyIncludes? }).
+ */
+export function runLoad({ url, connections, durationS, tokens, expect }) {
+  let next = 0;
+  let wrong = 0;
+  let answered = 0;
+  let firstWrong;
+  const options = {
+    url,
+    connections,
+    pipelining: 1,
+    duration: durationS,
+    requests: [
+      {
+        method: 'GET',
+        path: '/api',
+        setupRequest(request) {
+          request.headers = { accept: 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]}` };
+          return request;
+        },
+        onResponse(status, body) {
+          answered++;
+          const ok =
+            status === expect.status &&
+            (expect.body === undefined || body === expect.body) &&
+            (expect.bodyIncludes === undefined || (typeof body === 'string' && body.includes(expect.bodyIncludes)));
+          if (!ok) {
+            wrong++;
+            firstWrong ??= `${status} ${String(body).slice(0, 160)}`;
+          }
+        },
+      },
+    ],
+  };
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => {
+      if (error) return reject(error);
+      resolve({
+        reqPerS: result.requests.average,
+        total: result.requests.total,
+        durationS: result.duration,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, Number(count)])),
+        answered,
+        wrong,
+        firstWrong,
+      });
+    });
+  });
+}

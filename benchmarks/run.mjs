@@ -1,0 +1,286 @@
+#!/usr/bin/env node
+// `npm run bench`: issue 5's benchmark. One command, one run: compiles lib/, starts a key
+// server, then starts each configuration alone in its own process on 127.0.0.1, warms it up,
+// loads it with autocannon for a fixed time, checks every answer, stops it, and goes on to the
+// next (never two at once). Then measures the result cache's memory bound in another process
+// and prints the table and the target ratios. Settings (environment variables):
+//   BENCH_DURATION=10       measured seconds per configuration
+//   BENCH_WARMUP=2          warm-up seconds per configuration (not measured)
+//   BENCH_CONNECTIONS=50    concurrent connections
+//   BENCH_CONFIGS=1,...,7   which configurations to run
+//   BENCH_PROFILE=4,6       run these configurations' servers under --cpu-prof, print a summary
+//   BENCH_MEMORY_TOKENS=1000000  tokens for the memory check (0 skips it)
+//   BENCH_FLOOD_TOKENS=20000     distinct foreign tokens for configuration 7
+//   BENCH_LIB=/path/to/lib  benchmark a copy of lib/ (e.g. with a proposed change) instead
+//   BENCH_MOUNT=bearer      mount multiAuth as app.use(auth.routes, auth.bearer), not app.use(auth)
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildLib } from './build-lib.mjs';
+import { runLoad } from './load.mjs';
+import { summarize } from './profile-summary.mjs';
+import { startChild } from './rpc.mjs';
+import { AUDIENCE, CLIENT_ID, TARGET_SOURCE, accessToken, foreignTokens, makeIssuers } from './tokens.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function envNumber(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
+  return value;
+}
+function envIds(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+}
+
+const settings = {
+  durationS: envNumber('BENCH_DURATION', 10),
+  warmupS: envNumber('BENCH_WARMUP', 2),
+  connections: envNumber('BENCH_CONNECTIONS', 50),
+  configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7]),
+  profile: envIds('BENCH_PROFILE', []),
+  memoryTokens: envNumber('BENCH_MEMORY_TOKENS', 1_000_000),
+  floodTokens: envNumber('BENCH_FLOOD_TOKENS', 20_000),
+};
+
+const accepted = (extra) => ({ status: 200, body: JSON.stringify({ ok: true, ...extra }) });
+const CONFIGURATIONS = [
+  { id: 1, label: 'bare Express, no auth (ceiling)', expect: accepted({}) },
+  { id: 2, label: 'express-oauth2-jwt-bearer auth(), 1 issuer', expect: accepted({ client: CLIENT_ID }) },
+  { id: 3, label: 'MCP SDK requireBearerAuth + jose verifier', expect: accepted({ client: CLIENT_ID }) },
+  { id: 4, label: 'multiAuth, 1 jwtVerifier, cache: false', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
+  { id: 5, label: 'multiAuth, 1 jwtVerifier, default cache', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
+  { id: 6, label: 'multiAuth, 8 sources, token of the 7th, cache: false', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
+  { id: 7, label: '(6) flooded with JWTs of unknown issuers', expect: { status: 401, bodyIncludes: '"invalid_token"' }, flood: true },
+];
+const RATIOS = [
+  { of: 4, to: 2, target: 1.0 },
+  { of: 6, to: 4, target: 0.95 },
+  { of: 5, to: 1, target: 0.9 },
+  { of: 7, to: 1, target: 0.85 },
+];
+
+const log = (...args) => console.error('[bench]', ...args);
+
+function version(pkg) {
+  // Read from node_modules directly: some packages' export maps hide their package.json.
+  try {
+    return JSON.parse(readFileSync(join(here, '..', 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+function machine() {
+  let free;
+  try {
+    free = execFileSync('free', ['-h'], { encoding: 'utf8' }).trim();
+  } catch {
+    free = `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB total`;
+  }
+  let commit = '?';
+  let libDirty = '';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
+    libDirty = execFileSync('git', ['status', '--porcelain', '--', '../lib'], { cwd: here, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    date: new Date().toISOString(),
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? '?',
+    free,
+    node: process.version,
+    commit: `${commit}${libDirty ? ' (lib/ has uncommitted changes)' : ''}`,
+    versions: {
+      express: version('express'),
+      'express-oauth2-jwt-bearer': version('express-oauth2-jwt-bearer'),
+      'jose (lib, MCP verifier)': version('jose'),
+      'jose (express-oauth2-jwt-bearer)': version('express-oauth2-jwt-bearer/node_modules/jose'),
+      '@modelcontextprotocol/sdk': version('@modelcontextprotocol/sdk'),
+      autocannon: version('autocannon'),
+    },
+  };
+}
+
+async function probe(url, token, expect) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.text();
+  const ok = res.status === expect.status && (expect.body === undefined || body === expect.body) && (expect.bodyIncludes === undefined || body.includes(expect.bodyIncludes));
+  return { ok, answer: `${res.status} ${body.slice(0, 200)}` };
+}
+
+async function runConfiguration(config, context) {
+  const { keyServer, setup, token, flood, profileDir } = context;
+  const execArgv = settings.profile.includes(config.id)
+    ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `config-${config.id}.cpuprofile`]
+    : [];
+  const keyRequestsBefore = (await keyServer.call('count')).requests;
+  const load1 = os.loadavg()[0];
+  const app = startChild(join(here, 'app-server.mjs'), { execArgv });
+  try {
+    const { port } = await app.call('start', { ...setup, id: config.id });
+    const url = `http://127.0.0.1:${port}/api`;
+    const tokens = config.flood ? flood : [token];
+    const check = await probe(url, tokens[0], config.expect);
+    if (!check.ok) log(`configuration ${config.id}: first answer is wrong: ${check.answer}`);
+    if (settings.warmupS > 0) {
+      await runLoad({ url, connections: settings.connections, durationS: settings.warmupS, tokens, expect: config.expect });
+    }
+    await app.call('mark');
+    const clientMark = process.cpuUsage();
+    const result = await runLoad({ url, connections: settings.connections, durationS: settings.durationS, tokens, expect: config.expect });
+    const client = process.cpuUsage(clientMark);
+    const server = await app.call('stats');
+    await app.stop();
+    const keyRequests = (await keyServer.call('count')).requests - keyRequestsBefore;
+    const served = result.total || 1;
+    return {
+      ...config,
+      ...result,
+      probe: check,
+      keyRequests,
+      load1,
+      serverCpuUsPerReq: (server.cpuUserUs + server.cpuSystemUs) / served,
+      clientCpuUsPerReq: (client.user + client.system) / served,
+      serverRssMiB: server.rss / 2 ** 20,
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+const fmt = (value, digits = 0) => (value === undefined || Number.isNaN(value) ? 'n/a' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+
+function table(results) {
+  const rows = [
+    '| # | configuration | req/s | p50 ms | p99 ms | responses | wrong answers | socket errors | key-server requests | server CPU µs/req | client CPU µs/req | load avg at start |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    rows.push(
+      `| ${r.id} | ${r.label} | ${fmt(r.reqPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.answered)} | ${fmt(r.wrong)} | ${fmt(r.errors + r.timeouts)} | ${fmt(r.keyRequests)} | ${fmt(r.serverCpuUsPerReq, 1)} | ${fmt(r.clientCpuUsPerReq, 1)} | ${fmt(r.load1, 2)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+function ratios(results) {
+  const byId = new Map(results.map((r) => [r.id, r]));
+  const rows = ['| ratio | req/s ratio | target | verdict | same ratio from server CPU µs/req |', '|---|---:|---:|---|---:|'];
+  const verdicts = [];
+  for (const { of, to, target } of RATIOS) {
+    const a = byId.get(of);
+    const b = byId.get(to);
+    if (!a || !b) {
+      rows.push(`| (${of})/(${to}) | n/a | >= ${target.toFixed(2)} | not run | n/a |`);
+      continue;
+    }
+    const value = a.reqPerS / b.reqPerS;
+    const cpu = b.serverCpuUsPerReq / a.serverCpuUsPerReq;
+    const pass = value >= target;
+    verdicts.push({ of, to, value, target, pass, cpu });
+    rows.push(`| (${of})/(${to}) | ${value.toFixed(3)} | >= ${target.toFixed(2)} | ${pass ? 'PASS' : 'FAIL'} | ${cpu.toFixed(3)} |`);
+  }
+  return { text: rows.join('\n'), verdicts };
+}
+
+async function main() {
+  const info = machine();
+  log(`compiling ${process.env.BENCH_LIB || 'lib/'} with tsup into benchmarks/.build/ ...`);
+  const { bundle, lib } = await buildLib();
+  info.lib = lib;
+
+  const issuers = makeIssuers();
+  const keyServer = startChild(join(here, 'key-server.mjs'));
+  const { port: keyPort } = await keyServer.call('start', { jwks: Object.fromEntries(issuers.map((i) => [i.name, [i.jwk]])) });
+  const sources = Object.fromEntries(
+    issuers.map((i) => [i.name, { issuer: i.issuer, jwksUri: `http://127.0.0.1:${keyPort}/jwks/${i.name}.json` }]),
+  );
+  const target = issuers.find((i) => i.name === TARGET_SOURCE);
+  const token = accessToken(target, 3600 + settings.configs.length * (settings.durationS + settings.warmupS + 30));
+  const flood = settings.configs.includes(7) ? foreignTokens(settings.floodTokens || 1) : [];
+  const setup = { bundle, audience: AUDIENCE, sources, target: TARGET_SOURCE, staticKey: `ci_${randomBytes(24).toString('base64url')}` };
+  const profileDir = join(here, '.profiles');
+  if (settings.profile.length > 0) mkdirSync(profileDir, { recursive: true });
+
+  log(`${settings.configs.length} configurations x (${settings.warmupS} s warm-up + ${settings.durationS} s), ${settings.connections} connections, token ${token.length} chars`);
+  const results = [];
+  try {
+    for (const id of settings.configs) {
+      const config = CONFIGURATIONS.find((c) => c.id === id);
+      if (!config) throw new Error(`BENCH_CONFIGS: no configuration ${id}`);
+      log(`(${id}) ${config.label} ...`);
+      const result = await runConfiguration(config, { keyServer, setup, token, flood, profileDir });
+      log(`(${id}) ${fmt(result.reqPerS)} req/s, p99 ${fmt(result.p99, 1)} ms, ${result.wrong} wrong, ${result.keyRequests} key-server requests${result.firstWrong ? `; first wrong answer: ${result.firstWrong}` : ''}`);
+      results.push(result);
+    }
+  } finally {
+    await keyServer.stop();
+  }
+
+  let memory;
+  if (settings.memoryTokens > 0) {
+    log(`memory: ${fmt(settings.memoryTokens)} distinct valid tokens through multiAuth().verify() ...`);
+    const probeChild = startChild(join(here, 'memory.mjs'), { execArgv: ['--expose-gc'] });
+    try {
+      memory = await probeChild.call('measure', { bundle, tokens: settings.memoryTokens });
+    } finally {
+      await probeChild.stop();
+    }
+  }
+
+  const out = [];
+  out.push(`express-multiauth benchmark, ${info.date}`);
+  out.push(`machine: ${info.nproc} CPUs (${info.cpu}), node ${info.node}, commit ${info.commit}`);
+  out.push(info.free);
+  out.push(`versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (process.env.BENCH_MOUNT) out.push(`BENCH_MOUNT=${process.env.BENCH_MOUNT}: multiAuth mounted as app.use(auth.routes, auth.bearer)`);
+  out.push(`settings: ${settings.warmupS} s warm-up + ${settings.durationS} s measured per configuration, ${settings.connections} connections, pipelining 1, autocannon in the parent process, each server alone in its own child process; ${info.lib} compiled with tsup (cjs, node20)`);
+  out.push('');
+  out.push(table(results));
+  out.push('');
+  const { text, verdicts } = ratios(results);
+  out.push(text);
+  if (memory) {
+    const MiB = 2 ** 20;
+    out.push('');
+    out.push(
+      `memory: ${fmt(memory.tokens)} distinct valid tokens through a default multiAuth().verify() in ${memory.seconds.toFixed(1)} s: ` +
+        `RSS ${(memory.before.rss / MiB).toFixed(1)} -> ${(memory.after.rss / MiB).toFixed(1)} MiB (growth ${memory.rssGrowthMiB.toFixed(1)} MiB, target <= 64: ${memory.rssGrowthMiB <= 64 ? 'PASS' : 'FAIL'}), ` +
+        `heap used ${(memory.before.heapUsed / MiB).toFixed(1)} -> ${(memory.after.heapUsed / MiB).toFixed(1)} MiB (growth ${memory.heapGrowthMiB.toFixed(1)} MiB); ` +
+        `RSS along the way: ${memory.samples.map((s) => `${fmt(s.tokens)}: ${(s.rss / MiB).toFixed(1)} MiB`).join(', ')}; ` +
+        `newest token answered from the cache: ${memory.newestCached ? 'yes' : 'NO'}, oldest token still cached: ${memory.oldestCached ? (memory.tokens > 10_000 ? 'YES (unbounded?)' : 'yes (no more tokens than the default cache holds)') : 'no (evicted)'}`,
+    );
+  }
+  const wrong = results.filter((r) => r.wrong > 0 || !r.probe.ok);
+  if (wrong.length) out.push('', `WRONG ANSWERS in configuration(s) ${wrong.map((r) => `${r.id} (first: ${r.firstWrong ?? r.probe.answer})`).join('; ')}`);
+  const floodRun = results.find((r) => r.id === 7);
+  if (floodRun) out.push('', `key-server requests during (7): ${floodRun.keyRequests} (must be 0: ${floodRun.keyRequests === 0 ? 'PASS' : 'FAIL'})`);
+  console.log(out.join('\n'));
+
+  for (const id of settings.profile) {
+    const file = join(profileDir, `config-${id}.cpuprofile`);
+    if (existsSync(file)) console.log(`\n(${id}) ${summarize(file, 25, results.find((r) => r.id === id)?.serverCpuUsPerReq)}`);
+  }
+
+  const resultsDir = join(here, '.results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `bench-${info.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ info, settings, results, verdicts, memory }, null, 2));
+  log(`results saved to ${file}`);
+  if (wrong.length || (floodRun && floodRun.keyRequests !== 0)) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

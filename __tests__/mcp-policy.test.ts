@@ -4,7 +4,6 @@ import express from 'express';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import request from 'supertest';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { multiAuth } from '../lib/multi-auth';
@@ -13,6 +12,7 @@ import { MultiAuthConfigError } from '../lib/errors';
 import { getAuth } from '../lib/request-auth';
 import { staticTokenVerifier } from '../lib/static-token-verifier';
 import { parseBearerChallenge } from './support/app';
+import { statelessMcp } from '../examples/mcp-app';
 
 const METADATA = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
 
@@ -384,18 +384,13 @@ describe('end to end with the MCP SDK client and server', () => {
       })),
   };
 
-  /** Stateless Streamable HTTP: a new server and transport per request, given the body the policy checked. */
-  const mcpHandler = (pickTools: (req: express.Request) => string[]): RequestHandler => async (req, res) => {
-    const mcp = new McpServer({ name: 'repo-server', version: '1.0.0' });
-    for (const name of pickTools(req)) TOOLS[name](mcp);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => {
-      void transport.close();
-      void mcp.close();
+  /** The repo server with the tools `pickTools` chooses for this request. */
+  const mcpHandler = (pickTools: (req: express.Request) => string[]): RequestHandler =>
+    statelessMcp((req) => {
+      const mcp = new McpServer({ name: 'repo-server', version: '1.0.0' });
+      for (const name of pickTools(req)) TOOLS[name](mcp);
+      return mcp;
     });
-    await mcp.connect(transport);
-    await transport.handleRequest(req, res, req.body);
-  };
 
   beforeAll(async () => {
     const app = express();

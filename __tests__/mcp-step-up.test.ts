@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { multiAuth } from '../lib/multi-auth';
@@ -10,6 +9,7 @@ import { jwtVerifier } from '../lib/jwt-verifier';
 import { mcpPolicy } from '../lib/mcp-policy';
 import { startIssuer, type Issuer } from './support/issuer';
 import { parseBearerChallenge } from './support/app';
+import { statelessMcp } from '../examples/mcp-app';
 
 /**
  * The step-up loop as an MCP client lives it, against a real authorization server: a token with
@@ -28,18 +28,16 @@ describe('per-tool step-up with tokens from a real authorization server', () => 
     const policy = mcpPolicy({ tools: { delete_repo: { scopes: ['repo:admin'] }, search: { anyScopes: ['repo:read', 'repo:admin'] } } }, { auth });
     const app = express();
     app.use(express.json(), auth);
-    app.post('/mcp', policy, async (req, res) => {
-      const mcp = new McpServer({ name: 'repo-server', version: '1.0.0' });
-      mcp.registerTool('search', { description: 'Search' }, async (extra) => ({ content: [{ type: 'text', text: `search by ${extra.authInfo?.extra?.source}` }] }));
-      mcp.registerTool('delete_repo', { description: 'Delete' }, async () => ({ content: [{ type: 'text', text: 'deleted' }] }));
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      res.on('close', () => {
-        void transport.close();
-        void mcp.close();
-      });
-      await mcp.connect(transport);
-      await transport.handleRequest(req, res, req.body);
-    });
+    app.post(
+      '/mcp',
+      policy,
+      statelessMcp(() => {
+        const mcp = new McpServer({ name: 'repo-server', version: '1.0.0' });
+        mcp.registerTool('search', { description: 'Search' }, async (extra) => ({ content: [{ type: 'text', text: `search by ${extra.authInfo?.extra?.source}` }] }));
+        mcp.registerTool('delete_repo', { description: 'Delete' }, async () => ({ content: [{ type: 'text', text: 'deleted' }] }));
+        return mcp;
+      }),
+    );
     server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`);

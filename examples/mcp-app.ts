@@ -20,6 +20,24 @@ function buildMcpServer(): McpServer {
 }
 
 /**
+ * Serves MCP over stateless Streamable HTTP: a new server and transport per request, handed the
+ * body `express.json()` parsed (and any policy checked). `build` may look at the request, e.g.
+ * to register only `allowedTools(req, ...)`.
+ */
+export function statelessMcp(build: (req: express.Request) => McpServer): RequestHandler {
+  return async (req, res) => {
+    const server = build(req);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  };
+}
+
+/**
  * The example MCP app: `auth` (a multiAuth router) in front of `POST /mcp`, and a plain
  * `GET /whoami` that shows `req.auth.source` for curl users.
  */
@@ -31,16 +49,7 @@ export function createMcpApp(auth: RequestHandler): express.Express {
     const info = getAuth(req);
     res.json({ source: info?.source, clientId: info?.clientId, scopes: info?.scopes });
   });
-  app.post('/mcp', async (req, res) => {
-    const server = buildMcpServer();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
-  });
+  app.post('/mcp', statelessMcp(buildMcpServer));
   app.all('/mcp', (_req, res) => {
     res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed' });
   });

@@ -186,6 +186,22 @@ describe('oauthServer around the MCP SDK\'s mcpAuthRouter', () => {
   });
 });
 
+describe('auth.routes and auth.bearer mounted apart', () => {
+  it('serve the metadata publicly and protect only the routes given the bearer check', async () => {
+    const express = (await import('express')).default;
+    const auth = multiAuth({ primary: remote({ requiredScopes: ['mcp:read'] }) });
+    const app = express();
+    app.use(auth.routes);
+    app.get('/health', (_req, res) => res.send('ok'));
+    app.get('/mcp', auth.bearer, (_req, res) => res.send('secret'));
+    expect((await request(app).get(PRM_PATH)).body.scopes_supported).toEqual(['mcp:read']);
+    expect((await request(app).get('/health')).status).toBe(200);
+    const denied = await request(app).get('/mcp');
+    expect(denied.status).toBe(401);
+    expect(parseBearerChallenge(denied.headers['www-authenticate']).params.resource_metadata).toBe(`https://mcp.example.com${PRM_PATH}`);
+  });
+});
+
 describe('routes without a primary', () => {
   it('serve nothing: metadata paths are behind the bearer check', async () => {
     const res = await request(appWith(multiAuth({ verifiers: oneTokenVerifier('a', 'x') }))).get(PRM_PATH);

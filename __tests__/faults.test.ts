@@ -12,7 +12,6 @@
  * (source-chain.test.ts).
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import express from 'express';
 import request from 'supertest';
@@ -24,6 +23,7 @@ import { getAuth } from '../lib/request-auth';
 import { staticTokenVerifier } from '../lib/static-token-verifier';
 import type { Decision, TokenVerifier } from '../lib/types';
 import { AUDIENCE, KeyServer } from './support/key-server';
+import { closeServer, listenOnLoopback } from './support/loopback';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -66,14 +66,12 @@ class FaultServer {
   private readonly server = http.createServer((req, res) => this.handle(req, res));
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.origin = await listenOnLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+    await closeServer(this.server);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -137,14 +135,12 @@ class HealthyServer {
   });
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.origin = await listenOnLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+    await closeServer(this.server);
   }
 }
 

@@ -7,6 +7,7 @@ import { multiAuth } from '../lib/multi-auth';
 import { inspectToken } from '../lib/token-inspection';
 import { appWith } from './support/app';
 import { startIssuer, type Issuer } from './support/issuer';
+import { closeServer, listenOnLoopback } from './support/loopback';
 
 /** One request as the endpoint received it. */
 interface Seen {
@@ -39,14 +40,12 @@ class IntrospectionEndpoint {
   url = '';
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+    await closeServer(this.server);
   }
 
   reset(): void {

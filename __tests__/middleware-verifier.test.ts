@@ -9,6 +9,7 @@ import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } 
 import { multiAuth } from '../lib/multi-auth';
 import { inspectToken } from '../lib/token-inspection';
 import { appWith } from './support/app';
+import { closeServer, listenOnLoopback } from './support/loopback';
 
 // The real express-oauth2-jwt-bearer, loaded without its type declarations. They declare
 // `Express.Request.auth` globally as their own type, which clashes with the MCP SDK's
@@ -45,13 +46,11 @@ class KeyServer {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+    await closeServer(this.server);
   }
 }
 

@@ -15,6 +15,7 @@ import { multiAuth, type MultiAuth } from '../lib/multi-auth';
 import { getAuth } from '../lib/request-auth';
 import type { Decision } from '../lib/types';
 import { AUDIENCE, createSigningKey, type SigningKey } from './support/key-server';
+import { closeServer, listenOnLoopback } from './support/loopback';
 
 const BURST = 200;
 
@@ -42,15 +43,13 @@ class GatedServer {
   });
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.origin = await listenOnLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
     this.open();
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+    await closeServer(this.server);
   }
 
   close(): void {

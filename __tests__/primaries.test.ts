@@ -1,4 +1,6 @@
 import request from 'supertest';
+import express from 'express';
+import type { RequestHandler } from 'express';
 import { mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import { DemoInMemoryAuthProvider } from '@modelcontextprotocol/sdk/examples/server/demoInMemoryOAuthProvider.js';
 import { multiAuth } from '../lib/multi-auth';
@@ -7,6 +9,8 @@ import { oauthServer } from '../lib/oauth-server';
 import { staticTokenVerifier } from '../lib/static-token-verifier';
 import { MultiAuthConfigError } from '../lib/errors';
 import { appWith, oneTokenVerifier, parseBearerChallenge } from './support/app';
+import { getAuth } from '../lib/request-auth';
+import type { AuthServer } from '../lib/types';
 
 const RESOURCE = 'https://mcp.example.com/mcp';
 const PRM_PATH = '/.well-known/oauth-protected-resource/mcp';
@@ -188,7 +192,6 @@ describe('oauthServer around the MCP SDK\'s mcpAuthRouter', () => {
 
 describe('auth.routes and auth.bearer mounted apart', () => {
   it('serve the metadata publicly and protect only the routes given the bearer check', async () => {
-    const express = (await import('express')).default;
     const auth = multiAuth({ primary: remote({ requiredScopes: ['mcp:read'] }) });
     const app = express();
     app.use(auth.routes);
@@ -206,5 +209,48 @@ describe('routes without a primary', () => {
   it('serve nothing: metadata paths are behind the bearer check', async () => {
     const res = await request(appWith(multiAuth({ verifiers: oneTokenVerifier('a', 'x') }))).get(PRM_PATH);
     expect(res.status).toBe(401);
+  });
+});
+
+describe('multiAuth as an Express router', () => {
+  /** A primary whose routes handler does `behave` instead of serving anything. */
+  const primaryWhoseRoutes = (behave: RequestHandler): AuthServer => ({
+    ...oneTokenVerifier('primary', 'p-token'),
+    name: 'primary',
+    routes: () => behave,
+  });
+
+  it('still runs layers added to it with use(), after its own', async () => {
+    const auth = multiAuth({ verifiers: oneTokenVerifier('a', 'x') });
+    auth.use((req, res, next) => {
+      res.setHeader('x-added-layer', getAuth(req)?.source ?? 'none');
+      next();
+    });
+    const accepted = await request(appWith(auth)).get('/echo').set('Authorization', 'Bearer x');
+    expect(accepted.status).toBe(200);
+    expect(accepted.headers['x-added-layer']).toBe('a');
+    const refused = await request(appWith(auth)).get('/echo');
+    expect(refused.status).toBe(401);
+    expect(refused.headers['x-added-layer']).toBeUndefined();
+  });
+
+  it("does not skip the bearer check when the primary's routes call next('router') or next('route')", async () => {
+    for (const signal of ['router', 'route']) {
+      const auth = multiAuth({ primary: primaryWhoseRoutes((_req, _res, next) => next(signal)) });
+      expect((await request(appWith(auth)).get('/echo')).status).toBe(401);
+      const ok = await request(appWith(auth)).get('/echo').set('Authorization', 'Bearer p-token');
+      expect(ok.body.source).toBe('primary');
+    }
+  });
+
+  it("hands a synchronous throw in the primary's routes to the app's error handler, as a router does", async () => {
+    const auth = multiAuth({ primary: primaryWhoseRoutes(() => { throw new Error('routes broke'); }) });
+    const app = appWith(auth);
+    app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(500).json({ handled: error.message });
+    });
+    const res = await request(app).get('/echo').set('Authorization', 'Bearer p-token');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ handled: 'routes broke' });
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../lib/errors';
 import { discoverAuthorizationServer, discoveryUrls } from '../lib/issuer-discovery';
@@ -227,6 +227,66 @@ describe('jwtVerifier: always refused', () => {
       expect(await outcomeOf(verifier, token)).toBe('rejected');
     }
     expect(other.requests()).toBe(0);
+  });
+});
+
+describe('jwtVerifier: what is checked is what is signed', () => {
+  const segmentOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  it('ignores a context whose decoded parts were not decoded from the token by this package', async () => {
+    const verifier = viaJwks();
+    const valid = await server.mint();
+    const expired = await server.mint({ exp: now() - 3600 });
+    const [header, , signature] = valid.split('.');
+    const widened = `${header}.${segmentOf(server.claims({ scope: 'admin' }))}.${signature}`;
+    // A context claiming the parts of the valid token, for a token that is expired or tampered.
+    const forged = (raw: string) => ({ raw, digest: Buffer.alloc(32), digestKey: '', jwt: inspectToken(valid).jwt });
+    for (const raw of [expired, widened]) {
+      await expect(verifier.verifyAccessToken(raw, { signal: AbortSignal.timeout(5000), token: forged(raw) })).rejects.toBeInstanceOf(
+        InvalidTokenError,
+      );
+    }
+    expect((await accepted(verifier, valid)).clientId).toBe('client-1');
+  });
+
+  it("gives each acceptance its own payload and header, while the chain's decoded parts stay frozen", async () => {
+    const verifier = viaJwks();
+    const token = await server.mint();
+    const inspected = inspectToken(token);
+    const scope = inspected.jwt?.payload.scope;
+    const info = (await verifier.verifyAccessToken(token, { signal: AbortSignal.timeout(5000), token: inspected })) as MultiAuthInfo;
+    info.payload!.scope = 'admin';
+    info.header!.alg = 'none';
+    expect(inspected.jwt?.payload.scope).toBe(scope);
+    expect(inspected.jwt?.header.alg).toBe('RS256');
+    expect(Object.isFrozen(inspected.jwt?.payload)).toBe(true);
+  });
+
+  /** An RS256 JWT made with node:crypto, so that it can carry what jose refuses to sign. */
+  const rs256 = (header: Record<string, unknown>, payload: Buffer | Record<string, unknown>, key: KeyObject) => {
+    const body = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload));
+    const input = `${segmentOf({ alg: 'RS256', ...header })}.${body.toString('base64url')}`;
+    return `${input}.${cryptoSign('sha256', Buffer.from(input), key).toString('base64url')}`;
+  };
+
+  it('refuses a token signed with an RSA key shorter than 2048 bits, even when the key set publishes it', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    server.serveJson('/weak-jwks.json', { keys: [{ ...weak.publicKey.export({ format: 'jwk' }), kid: 'weak', alg: 'RS256', use: 'sig' }] });
+    const verifier = viaJwks({ jwksUri: `${server.origin}/weak-jwks.json` });
+    const result = await verify(verifier, rs256({ kid: 'weak' }, server.claims(), weak.privateKey));
+    expect(result.outcome).toBe('rejected');
+    expect(String((result as { error?: unknown }).error)).toMatch(/2048/);
+  });
+
+  it('refuses a header naming extensions in crit, and a payload that is not UTF-8, though correctly signed', async () => {
+    const key = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    server.serveJson('/own-jwks.json', { keys: [{ ...key.publicKey.export({ format: 'jwk' }), kid: 'own', alg: 'RS256', use: 'sig' }] });
+    const verifier = viaJwks({ jwksUri: `${server.origin}/own-jwks.json` });
+    expect(await outcomeOf(verifier, rs256({ kid: 'own' }, server.claims(), key.privateKey))).toBe('accepted');
+    expect(await outcomeOf(verifier, rs256({ kid: 'own', crit: ['urn:example:ext'], 'urn:example:ext': 1 }, server.claims(), key.privateKey))).toBe('rejected');
+    const json = JSON.stringify(server.claims());
+    const notUtf8 = Buffer.concat([Buffer.from(`${json.slice(0, -1)},"note":"`), Buffer.from([0xff]), Buffer.from('"}')]);
+    expect(await outcomeOf(verifier, rs256({ kid: 'own' }, notUtf8, key.privateKey))).toBe('rejected');
   });
 });
 

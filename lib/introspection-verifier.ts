@@ -3,7 +3,7 @@ import { BoundedFetchError, boundedFetch, type BoundedResponse } from './bounded
 import { firstString, isNonEmptyString, resourceFromAudience, scopeList } from './claims';
 import { remoteUrlProblem } from './issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from './errors';
-import { inspectToken } from './token-inspection';
+import { inspectionOf } from './token-inspection';
 import type { MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
 /** Result cache of an {@link introspectionVerifier}. */
@@ -395,14 +395,14 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     name,
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError('introspection: empty token');
-      const inspected = context?.token.raw === token ? context.token : inspectToken(token);
+      const inspected = inspectionOf(token, context);
       // A JWT naming another issuer is not this server's to judge (its answer's iss would not
       // match anyway): asking would only hand another issuer's bearer token to this endpoint.
       const claimedIssuer = inspected.jwt?.payload.iss;
       if (issuer !== undefined && claimedIssuer !== undefined && claimedIssuer !== issuer) {
         throw new InvalidTokenError('introspection: the token is a JWT from another issuer');
       }
-      const key = inspected.digest.toString('hex');
+      const key = inspected.digestKey;
       const verdict =
         accepted?.get(key) ?? refused?.get(key) ?? (await wait(key, inflight.get(key) ?? start(key, token), context?.signal));
       if (!verdict.accepted) throw new InvalidTokenError(`introspection: ${verdict.reason}`);

@@ -4,13 +4,11 @@ import {
   createRemoteJWKSet,
   customFetch,
   errors as joseErrors,
-  jwtVerify,
   type FetchImplementation,
   type FlattenedJWSInput,
   type JSONWebKeySet,
   type JWK,
   type JWSHeaderParameters,
-  type JWTVerifyOptions,
   type RemoteJWKSet,
 } from 'jose';
 import { boundedFetch, BoundedFetchError } from './bounded-fetch';
@@ -25,7 +23,8 @@ import {
   remoteUrlProblem,
   untilAborted,
 } from './issuer-discovery';
-import { inspectToken } from './token-inspection';
+import { verifyJwsSignature } from './jws-signature';
+import { inspectionOf } from './token-inspection';
 import { notMine } from './types';
 import type { InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
@@ -416,14 +415,27 @@ function secretResolver(secret: Uint8Array<ArrayBuffer>): KeyResolver {
 function rejection(error: unknown): Error {
   if (error instanceof MultiAuthError) return error;
   if (error instanceof joseErrors.JOSEError) return new InvalidTokenError(`JWT rejected (${error.code}): ${error.message}`);
-  // jose reports a key that does not fit the token's alg as a TypeError.
+  // A key that does not fit the token's alg (JwsKeyMismatch, or jose's TypeError when importing).
   if (error instanceof TypeError) return new InvalidTokenError(`JWT rejected: ${error.message}`);
   return error as Error;
 }
 
+/** RFC 7515 §4.1.9 / RFC 8725 §3.11: `typ` compared case-insensitively, `application/` optional. */
+function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.includes('/') ? lower : `application/${lower}`;
+}
+
+/** The token as jose's key sets take it (they read only its unprotected header: none in compact form). */
+function compactInput(token: string): FlattenedJWSInput {
+  const first = token.indexOf('.');
+  const last = token.lastIndexOf('.');
+  return { protected: token.slice(0, first), payload: token.slice(first + 1, last), signature: token.slice(last + 1) };
+}
+
 /**
  * A source that accepts JWT access tokens signed by the configured issuer(s) for the configured
- * audience, verified with jose.
+ * audience. Keys are fetched and chosen by jose; signatures are checked with `node:crypto`.
  *
  * Always refused, whatever the options: `alg: none`, an `alg` outside the allow-list (HS* with a
  * public key and the reverse included), a token without `exp`, an expired or not-yet-valid
@@ -526,16 +538,8 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   const audienceSet = new Set(audiences);
   const algorithmSet = new Set<string>(algorithms);
   const urlAudiences = new Set(audiences.filter((audience) => URL.canParse(audience)));
-  const verifyOptions: JWTVerifyOptions = {
-    algorithms,
-    audience: audiences,
-    clockTolerance,
-    maxTokenAge,
-    typ: options.typ,
-    requiredClaims: ['exp', ...requiredClaims],
-  };
-  // jose checks `iss` against exactly the issuer the token names (already known to be ours).
-  const verifyOptionsByIssuer = new Map(issuers.map((issuer) => [issuer, { ...verifyOptions, issuer }]));
+  const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
+  const presentClaims = [...new Set(['exp', ...requiredClaims, ...(maxTokenAge === undefined ? [] : ['iat'])])];
 
   const matchingAudience = (aud: unknown): string | undefined => {
     if (typeof aud === 'string') return audienceSet.has(aud) ? aud : undefined;
@@ -549,39 +553,68 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return typeof iss !== 'string' || !issuerSet.has(iss);
   };
 
-  async function verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
-    const inspected = context?.token?.raw === token ? context.token : inspectToken(token);
-    const jwt = inspected.jwt;
-    // Cheap refusals first, from the unverified parts: none of these may cost a fetch. A token
-    // that is not a JWT of one of our issuers is simply not ours: `null`, the cheapest "no",
-    // since in a chain of sources most tokens a source sees belong to another.
-    if (!jwt) return null;
-    const { header, payload } = jwt;
-    const issuer = payload.iss;
-    if (typeof issuer !== 'string' || !issuerSet.has(issuer)) return null;
+  /**
+   * Every check of the header and claims (RFC 7515 §5.2, RFC 7519 §7.2, RFC 8725), made on the
+   * parts decoded from the very bytes the signature covers (`iss`, which chose this source, is
+   * already known to be ours). Throws the reason for refusing.
+   */
+  const checkParts = (header: Readonly<Record<string, unknown>>, claims: Readonly<Record<string, unknown>>): void => {
     if (typeof header.alg !== 'string' || !algorithmSet.has(header.alg)) {
       throw new InvalidTokenError('JWT "alg" is not an allowed algorithm');
     }
-    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw new InvalidTokenError('JWT has no "exp" claim');
-    if (payload.exp <= Math.floor(Date.now() / 1000) - clockTolerance) throw new InvalidTokenError('JWT has expired');
-    if (matchingAudience(payload.aud) === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
+    // RFC 7515 §4.1.11: extensions named in `crit` must be understood, and none are here.
+    if (header.crit !== undefined) throw new InvalidTokenError('JWT "crit" names header extensions this verifier does not support');
+    if (expectedTyp !== undefined && (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== expectedTyp)) {
+      throw new InvalidTokenError(`JWT "typ" header is not "${options.typ}"`);
+    }
+    for (const claim of presentClaims) {
+      if (!Object.hasOwn(claims, claim)) throw new InvalidTokenError(`JWT has no "${claim}" claim`);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const exp = claims.exp;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('JWT "exp" claim is not a number');
+    if (exp <= now - clockTolerance) throw new InvalidTokenError('JWT has expired');
+    const nbf = claims.nbf;
+    if (nbf !== undefined) {
+      if (typeof nbf !== 'number') throw new InvalidTokenError('JWT "nbf" claim is not a number');
+      if (nbf > now + clockTolerance) throw new InvalidTokenError('JWT is not valid yet ("nbf")');
+    }
+    const iat = claims.iat;
+    if (iat !== undefined) {
+      if (typeof iat !== 'number') throw new InvalidTokenError('JWT "iat" claim is not a number');
+      if (maxTokenAge !== undefined) {
+        if (now - iat - clockTolerance > maxTokenAge) throw new InvalidTokenError('JWT is older than maxTokenAge ("iat")');
+        if (now - iat < -clockTolerance) throw new InvalidTokenError('JWT "iat" is in the future');
+      }
+    }
+    if (matchingAudience(claims.aud) === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
     // RFC 9449 (DPoP) / RFC 8705 (mTLS): a key-bound token is only good with its proof, which a
     // Bearer request cannot carry; accepting it as bearer would make a stolen one usable.
-    if (payload.cnf !== undefined) throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
+    if (claims.cnf !== undefined) throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
+  };
+
+  async function verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
+    // Parts from this package's own inspection of `token` only: they are what gets checked.
+    const jwt = inspectionOf(token, context).jwt;
+    // A token that is not a JWT of one of our issuers is simply not ours: `null`, the cheapest
+    // "no", since in a chain of sources most tokens a source sees belong to another.
+    if (!jwt) return null;
+    const { header, payload: claims } = jwt;
+    const issuer = claims.iss;
+    if (typeof issuer !== 'string' || !issuerSet.has(issuer)) return null;
+    // Everything that can be refused without a key is, before any key lookup or fetch.
+    checkParts(header, claims);
 
     const signal = () => context?.signal;
-    let verified;
+    let valid: boolean;
     try {
-      verified = await jwtVerify(
-        token,
-        (protectedHeader, input) => resolveKey(issuer, protectedHeader, input, signal),
-        verifyOptionsByIssuer.get(issuer),
-      );
+      const key = await resolveKey(issuer, header as JWSHeaderParameters, compactInput(token), signal);
+      valid = await verifyJwsSignature(token, header.alg as string, key);
     } catch (error) {
       throw rejection(error);
     }
+    if (!valid) throw new InvalidTokenError('JWT signature verification failed');
 
-    const claims = verified.payload as Record<string, unknown>;
     const clientId = clientIdClaim
       ? claims[clientIdClaim]
       : firstString(claims.client_id, claims.azp, claims.sub);
@@ -596,8 +629,9 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
       scopes,
       expiresAt: claims.exp as number,
       source: name,
-      payload: claims,
-      header: verified.protectedHeader as Record<string, unknown>,
+      // Copies of the shared, frozen parts: the handler's own, as on a cache hit.
+      payload: { ...claims },
+      header: { ...header },
       extra: { source: name },
     };
     if (isNonEmptyString(claims.sub)) info.subject = claims.sub;

@@ -82,7 +82,7 @@ export class ResultCache {
   }
 
   private static key(token: InspectedToken): string {
-    return token.digest.toString('base64');
+    return token.digestKey;
   }
 
   /** The cached acceptance (with the token put back), `'rejected'`, or `undefined` when unknown. */

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { MultiAuthConfigError } from './errors';
 import { isB64Token } from './token-extraction';
-import { inspectToken } from './token-inspection';
+import { inspectionOf } from './token-inspection';
 import type { MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
 /** What a static API key stands for. */
@@ -90,7 +90,7 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
   return {
     name,
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
-      const digest = context?.token.raw === token ? context.token.digest : inspectToken(token).digest;
+      const digest = inspectionOf(token, context).digest;
       let match: StaticTokenEntry | undefined;
       for (const entry of entries) {
         // No early exit: every key is compared whatever matched.

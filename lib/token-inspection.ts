@@ -1,12 +1,24 @@
+import { isUtf8 } from 'node:buffer';
 import * as nodeCrypto from 'node:crypto';
 import type { InspectedToken, UnverifiedJwt } from './types';
 
 const JWS_SEGMENT = /^[A-Za-z0-9_-]+$/;
 
+function freezeDeep<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) freezeDeep(inner);
+  }
+  return value;
+}
+
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
   if (!JWS_SEGMENT.test(segment)) return undefined;
+  const bytes = Buffer.from(segment, 'base64url');
+  // RFC 7515 §5.2 / RFC 7519 §7.2: UTF-8 JSON. Invalid UTF-8 is refused, not repaired.
+  if (!isUtf8(bytes)) return undefined;
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     return value !== null && typeof value === 'object' && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : undefined;
@@ -17,8 +29,9 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
 
 /**
  * Decodes a compact JWS's header and payload without verifying anything. Returns
- * `undefined` for anything that is not three base64url segments whose first two are JSON
- * objects (opaque tokens, JWEs, garbage).
+ * `undefined` for anything that is not three base64url segments whose first two are UTF-8 JSON
+ * objects (opaque tokens, JWEs, garbage). Both parts are deeply frozen: every source of a chain
+ * sees the same objects, and none can change what the next one reads.
  */
 export function decodeUnverifiedJwt(token: string): UnverifiedJwt | undefined {
   const first = token.indexOf('.');
@@ -29,31 +42,46 @@ export function decodeUnverifiedJwt(token: string): UnverifiedJwt | undefined {
   if (!header) return undefined;
   const payload = decodeSegment(token.slice(first + 1, second));
   if (!payload) return undefined;
-  return { header, payload };
+  return Object.freeze({ header: freezeDeep(header), payload: freezeDeep(payload) });
 }
 
-/** SHA-256 in one call where Node has `crypto.hash` (20.12+): no Hash object per token. */
-const sha256: (value: string) => Buffer =
+/**
+ * SHA-256 as base64 in one call where Node has `crypto.hash` (20.12+): no Hash object and no
+ * Buffer per token (a Buffer costs more than the string).
+ */
+const sha256Base64: (value: string) => string =
   typeof nodeCrypto.hash === 'function'
-    ? (value) => nodeCrypto.hash('sha256', value, 'buffer')
-    : (value) => nodeCrypto.createHash('sha256').update(value).digest();
+    ? (value) => nodeCrypto.hash('sha256', value, 'base64')
+    : (value) => nodeCrypto.createHash('sha256').update(value).digest('base64');
 
 class LazyInspectedToken implements InspectedToken {
-  readonly raw: string;
-  private digestValue: Buffer | undefined;
-  private jwtValue: UnverifiedJwt | undefined | null = null;
+  readonly #raw: string;
+  #digestKey: string | undefined;
+  #jwt: UnverifiedJwt | undefined | null = null;
 
   constructor(raw: string) {
-    this.raw = raw;
+    this.#raw = raw;
+  }
+
+  get raw(): string {
+    return this.#raw;
+  }
+
+  get digestKey(): string {
+    return (this.#digestKey ??= sha256Base64(this.#raw));
   }
 
   get digest(): Buffer {
-    return (this.digestValue ??= sha256(this.raw));
+    return Buffer.from(this.digestKey, 'base64');
   }
 
   get jwt(): UnverifiedJwt | undefined {
-    if (this.jwtValue === null) this.jwtValue = decodeUnverifiedJwt(this.raw);
-    return this.jwtValue;
+    if (this.#jwt === null) this.#jwt = decodeUnverifiedJwt(this.#raw);
+    return this.#jwt;
+  }
+
+  static isGenuine(value: unknown): value is LazyInspectedToken {
+    return typeof value === 'object' && value !== null && #raw in value;
   }
 }
 
@@ -63,4 +91,15 @@ class LazyInspectedToken implements InspectedToken {
  */
 export function inspectToken(raw: string): InspectedToken {
   return new LazyInspectedToken(raw);
+}
+
+/**
+ * `context.token` when it is this package's inspection of exactly `token` (its `raw` cannot be
+ * changed and its JWT parts are frozen, so what it says was decoded from `token`), else a fresh
+ * inspection. A source that trusts decoded parts must not take them from an object anyone
+ * could have built.
+ */
+export function inspectionOf(token: string, context: { token?: unknown } | undefined): InspectedToken {
+  const given = context?.token;
+  return LazyInspectedToken.isGenuine(given) && given.raw === token ? given : new LazyInspectedToken(token);
 }

@@ -49,12 +49,12 @@ export interface MultiAuthInfo {
   extra: { source: string; [key: string]: unknown };
 }
 
-/** A JWT's parts, decoded but NOT verified. */
+/** A JWT's parts, decoded but NOT verified, and frozen (deeply): shared by every source. */
 export interface UnverifiedJwt {
   /** The JOSE header, decoded. */
-  header: Record<string, unknown>;
+  readonly header: Readonly<Record<string, unknown>>;
   /** The claims, decoded: fit for choosing a source (e.g. by `iss`), never for trusting the token. */
-  payload: Record<string, unknown>;
+  readonly payload: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -66,6 +66,8 @@ export interface InspectedToken {
   readonly raw: string;
   /** SHA-256 of the token; computed on first use. */
   readonly digest: Buffer;
+  /** The same SHA-256, base64-encoded: a cheaper cache key than `digest`. */
+  readonly digestKey: string;
   /** Decoded (unverified) header and payload when the token has the shape of a compact JWS, else `undefined`. */
   readonly jwt: UnverifiedJwt | undefined;
 }

@@ -147,7 +147,6 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
   };
 
   const bearer: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    setChallengeContext(req, challenge);
     let raw: string | undefined;
     try {
       raw = extractBearerToken(req);
@@ -160,6 +159,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     if (raw === undefined) {
       if (!config.authRequired) {
         report({ outcome: 'anonymous', status: 200, attempts: [], cached: false });
+        setChallengeContext(req, challenge);
         next();
         return;
       }
@@ -174,7 +174,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
           sendError(res, error, challenge);
           return;
         }
-        setAuth(req, info as MultiAuthInfo);
+        setAuth(req, info as MultiAuthInfo, challenge);
         next();
       },
       next,

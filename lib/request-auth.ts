@@ -10,21 +10,26 @@ import type { MultiAuthInfo } from './types';
 const CONTEXT = Symbol.for('express-multiauth.context');
 
 type WithContext = IncomingMessage & { [CONTEXT]?: ChallengeContext; auth?: unknown };
+type InfoWithContext = MultiAuthInfo & { [CONTEXT]?: ChallengeContext };
 
+/** For a request let through without a token (`authRequired: false`). */
 export function setChallengeContext(req: IncomingMessage, context: ChallengeContext): void {
   (req as WithContext)[CONTEXT] = context;
 }
 
 export function getChallengeContext(req: IncomingMessage): ChallengeContext {
-  return (req as WithContext)[CONTEXT] ?? {};
+  return (req as WithContext)[CONTEXT] ?? ((req as WithContext).auth as InfoWithContext | undefined)?.[CONTEXT] ?? {};
 }
 
 /**
- * Sets `req.auth`. Typed through `IncomingMessage`, which nobody augments: Express's `Request`
- * may carry the MCP SDK's or express-oauth2-jwt-bearer's declaration of `auth`, and assigning
- * through it would not compile in apps that load either.
+ * Sets `req.auth`, with the challenge context on it rather than on `req`: a new property on
+ * every request costs more than one on an object this package has just made. Typed through
+ * `IncomingMessage`, which nobody augments: Express's `Request` may carry the MCP SDK's or
+ * express-oauth2-jwt-bearer's declaration of `auth`, and assigning through it would not compile
+ * in apps that load either.
  */
-export function setAuth(req: IncomingMessage, info: MultiAuthInfo): void {
+export function setAuth(req: IncomingMessage, info: MultiAuthInfo, context?: ChallengeContext): void {
+  if (context !== undefined) (info as InfoWithContext)[CONTEXT] = context;
   (req as WithContext).auth = info;
 }
 

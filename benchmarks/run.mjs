@@ -2,9 +2,13 @@
 // `npm run bench`: issue 5's benchmark. One command, one run: compiles lib/, starts a key
 // server, then starts each configuration alone in its own process on 127.0.0.1, warms it up,
 // loads it with autocannon for a fixed time, checks every answer, stops it, and goes on to the
-// next (never two at once). Then measures the result cache's memory bound in another process
-// and prints the table and the target ratios. Settings (environment variables):
-//   BENCH_DURATION=10       measured seconds per configuration
+// next (never two at once). It does that in rounds, the order reversed every other round, so
+// that a drift in the machine's speed during the run weighs on every configuration alike; each
+// ratio is the median of its per-round values. Then it measures the result cache's memory
+// bound in another process and prints the table and the target ratios. Settings (environment
+// variables):
+//   BENCH_ROUNDS=3          rounds over BENCH_CONFIGS, its order reversed every other round
+//   BENCH_DURATION=5        measured seconds per configuration and round
 //   BENCH_WARMUP=2          warm-up seconds per configuration (not measured)
 //   BENCH_CONNECTIONS=50    concurrent connections
 //   BENCH_CONFIGS=1,...,7   which configurations to run
@@ -41,7 +45,8 @@ function envIds(name, fallback) {
 }
 
 const settings = {
-  durationS: envNumber('BENCH_DURATION', 10),
+  rounds: Math.max(1, Math.floor(envNumber('BENCH_ROUNDS', 3))),
+  durationS: envNumber('BENCH_DURATION', 5),
   warmupS: envNumber('BENCH_WARMUP', 2),
   connections: envNumber('BENCH_CONNECTIONS', 50),
   configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7]),
@@ -119,8 +124,8 @@ async function probe(url, token, expect) {
 }
 
 async function runConfiguration(config, context) {
-  const { keyServer, setup, token, flood, profileDir } = context;
-  const execArgv = settings.profile.includes(config.id)
+  const { keyServer, setup, token, flood, profileDir, profile } = context;
+  const execArgv = profile && settings.profile.includes(config.id)
     ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `config-${config.id}.cpuprofile`]
     : [];
   const keyRequestsBefore = (await keyServer.call('count')).requests;
@@ -162,33 +167,72 @@ const fmt = (value, digits = 0) => (value === undefined || Number.isNaN(value) ?
 
 function table(results) {
   const rows = [
-    '| # | configuration | req/s | p50 ms | p99 ms | responses | wrong answers | socket errors | key-server requests | server CPU µs/req | client CPU µs/req | load avg at start |',
+    '| # | configuration | req/s | p50 ms | p99 ms | responses | wrong answers | socket errors | key-server requests | server CPU µs/req | client CPU µs/req | load avg at starts |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     rows.push(
-      `| ${r.id} | ${r.label} | ${fmt(r.reqPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.answered)} | ${fmt(r.wrong)} | ${fmt(r.errors + r.timeouts)} | ${fmt(r.keyRequests)} | ${fmt(r.serverCpuUsPerReq, 1)} | ${fmt(r.clientCpuUsPerReq, 1)} | ${fmt(r.load1, 2)} |`,
+      `| ${r.id} | ${r.label} | ${fmt(r.reqPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.answered)} | ${fmt(r.wrong)} | ${fmt(r.errors + r.timeouts)} | ${fmt(r.keyRequests)} | ${fmt(r.serverCpuUsPerReq, 1)} | ${fmt(r.clientCpuUsPerReq, 1)} | ${fmt(r.load1, 2)}–${fmt(r.load1Max, 2)} |`,
     );
   }
   return rows.join('\n');
 }
 
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** One row per configuration from its rounds: totals summed, rates over all measured time. */
+function combine(rounds) {
+  const sum = (pick) => rounds.reduce((total, r) => total + pick(r), 0);
+  const served = sum((r) => r.total || 0) || 1;
+  const loads = rounds.map((r) => r.load1);
+  return {
+    ...rounds[0],
+    rounds,
+    reqPerS: sum((r) => r.total || 0) / sum((r) => r.durationS || 0),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    answered: sum((r) => r.answered),
+    wrong: sum((r) => r.wrong),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    keyRequests: sum((r) => r.keyRequests),
+    firstWrong: rounds.find((r) => r.firstWrong)?.firstWrong,
+    probe: rounds.find((r) => !r.probe.ok)?.probe ?? rounds[0].probe,
+    serverCpuUsPerReq: sum((r) => r.serverCpuUsPerReq * (r.total || 0)) / served,
+    clientCpuUsPerReq: sum((r) => r.clientCpuUsPerReq * (r.total || 0)) / served,
+    load1: Math.min(...loads),
+    load1Max: Math.max(...loads),
+  };
+}
+
 function ratios(results) {
   const byId = new Map(results.map((r) => [r.id, r]));
-  const rows = ['| ratio | req/s ratio | target | verdict | same ratio from server CPU µs/req |', '|---|---:|---:|---|---:|'];
+  const rows = [
+    '| ratio | req/s ratio (median of rounds) | target | verdict | per round | same ratio from server CPU µs/req (median) |',
+    '|---|---:|---:|---|---|---:|',
+  ];
   const verdicts = [];
   for (const { of, to, target } of RATIOS) {
     const a = byId.get(of);
     const b = byId.get(to);
     if (!a || !b) {
-      rows.push(`| (${of})/(${to}) | n/a | >= ${target.toFixed(2)} | not run | n/a |`);
+      rows.push(`| (${of})/(${to}) | n/a | >= ${target.toFixed(2)} | not run | | n/a |`);
       continue;
     }
-    const value = a.reqPerS / b.reqPerS;
-    const cpu = b.serverCpuUsPerReq / a.serverCpuUsPerReq;
+    // Round by round: the two configurations ran minutes apart at most, under the same load.
+    const perRound = a.rounds.map((ra, i) => ra.reqPerS / b.rounds[i].reqPerS);
+    const cpuPerRound = a.rounds.map((ra, i) => b.rounds[i].serverCpuUsPerReq / ra.serverCpuUsPerReq);
+    const value = median(perRound);
+    const cpu = median(cpuPerRound);
     const pass = value >= target;
-    verdicts.push({ of, to, value, target, pass, cpu });
-    rows.push(`| (${of})/(${to}) | ${value.toFixed(3)} | >= ${target.toFixed(2)} | ${pass ? 'PASS' : 'FAIL'} | ${cpu.toFixed(3)} |`);
+    verdicts.push({ of, to, value, target, pass, cpu, perRound, cpuPerRound });
+    rows.push(
+      `| (${of})/(${to}) | ${value.toFixed(3)} | >= ${target.toFixed(2)} | ${pass ? 'PASS' : 'FAIL'} | ${perRound.map((v) => v.toFixed(3)).join(', ')} | ${cpu.toFixed(3)} |`,
+    );
   }
   return { text: rows.join('\n'), verdicts };
 }
@@ -206,26 +250,33 @@ async function main() {
     issuers.map((i) => [i.name, { issuer: i.issuer, jwksUri: `http://127.0.0.1:${keyPort}/jwks/${i.name}.json` }]),
   );
   const target = issuers.find((i) => i.name === TARGET_SOURCE);
-  const token = accessToken(target, 3600 + settings.configs.length * (settings.durationS + settings.warmupS + 30));
+  const token = accessToken(target, 3600 + settings.rounds * settings.configs.length * (settings.durationS + settings.warmupS + 30));
   const flood = settings.configs.includes(7) ? foreignTokens(settings.floodTokens || 1) : [];
   const setup = { bundle, audience: AUDIENCE, sources, target: TARGET_SOURCE, staticKey: `ci_${randomBytes(24).toString('base64url')}` };
   const profileDir = join(here, '.profiles');
   if (settings.profile.length > 0) mkdirSync(profileDir, { recursive: true });
+  const context = () => ({ keyServer, setup, token, flood, profileDir });
 
-  log(`${settings.configs.length} configurations x (${settings.warmupS} s warm-up + ${settings.durationS} s), ${settings.connections} connections, token ${token.length} chars`);
-  const results = [];
+  log(`${settings.rounds} round(s) x ${settings.configs.length} configurations x (${settings.warmupS} s warm-up + ${settings.durationS} s), ${settings.connections} connections, token ${token.length} chars`);
+  for (const id of settings.configs) if (!CONFIGURATIONS.some((c) => c.id === id)) throw new Error(`BENCH_CONFIGS: no configuration ${id}`);
+  const perConfig = new Map(settings.configs.map((id) => [id, []]));
   try {
-    for (const id of settings.configs) {
-      const config = CONFIGURATIONS.find((c) => c.id === id);
-      if (!config) throw new Error(`BENCH_CONFIGS: no configuration ${id}`);
-      log(`(${id}) ${config.label} ...`);
-      const result = await runConfiguration(config, { keyServer, setup, token, flood, profileDir });
-      log(`(${id}) ${fmt(result.reqPerS)} req/s, p99 ${fmt(result.p99, 1)} ms, ${result.wrong} wrong, ${result.keyRequests} key-server requests${result.firstWrong ? `; first wrong answer: ${result.firstWrong}` : ''}`);
-      results.push(result);
+    for (let round = 0; round < settings.rounds; round++) {
+      const order = round % 2 === 0 ? settings.configs : [...settings.configs].reverse();
+      for (const id of order) {
+        const config = CONFIGURATIONS.find((c) => c.id === id);
+        // A profile is written when its server exits: profile the last round only.
+        const profiled = { ...context(), profile: round === settings.rounds - 1 };
+        log(`round ${round + 1}/${settings.rounds}: (${id}) ${config.label} ...`);
+        const result = await runConfiguration(config, profiled);
+        log(`round ${round + 1}/${settings.rounds}: (${id}) ${fmt(result.reqPerS)} req/s, ${fmt(result.serverCpuUsPerReq, 1)} server CPU µs/req, ${result.wrong} wrong, ${result.keyRequests} key-server requests${result.firstWrong ? `; first wrong answer: ${result.firstWrong}` : ''}`);
+        perConfig.get(id).push(result);
+      }
     }
   } finally {
     await keyServer.stop();
   }
+  const results = settings.configs.map((id) => combine(perConfig.get(id)));
 
   let memory;
   if (settings.memoryTokens > 0) {
@@ -244,7 +295,7 @@ async function main() {
   out.push(info.free);
   out.push(`versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (process.env.BENCH_MOUNT) out.push(`BENCH_MOUNT=${process.env.BENCH_MOUNT}: multiAuth mounted as app.use(auth.routes, auth.bearer)`);
-  out.push(`settings: ${settings.warmupS} s warm-up + ${settings.durationS} s measured per configuration, ${settings.connections} connections, pipelining 1, autocannon in the parent process, each server alone in its own child process; ${info.lib} compiled with tsup (cjs, node20)`);
+  out.push(`settings: ${settings.rounds} round(s), order reversed every other round; per round ${settings.warmupS} s warm-up + ${settings.durationS} s measured per configuration, ${settings.connections} connections, pipelining 1, autocannon in the parent process, each server alone in its own child process; ${info.lib} compiled with tsup (cjs, node20)`);
   out.push('');
   out.push(table(results));
   out.push('');

@@ -1,7 +1,10 @@
 import request from 'supertest';
 import { multiAuth } from '../lib/multi-auth';
 import type { Decision } from '../lib/types';
+import { staticTokenVerifier } from '../lib/static-token-verifier';
 import { appWith, oneTokenVerifier } from './support/app';
+
+const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 
@@ -59,6 +62,20 @@ describe('verified-result cache', () => {
     const app = appWith(multiAuth({ verifiers: src, cache: { negativeTtlMs: 1000 } }));
     for (let i = 0; i < 5; i++) expect((await request(app).get('/echo').set(bearer('bad'))).status).toBe(401);
     expect(src.calls).toBe(1);
+  });
+
+  it('does not remember a token every source refused on sight, so a junk flood cannot evict real rejections', async () => {
+    const decisions: Decision[] = [];
+    const machines = staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789': { clientId: 'ci', scopes: [] } } });
+    const app = appWith(multiAuth({ verifiers: machines, onDecision: (d) => decisions.push(d) }));
+    const foreignJwt = `${segment({ alg: 'RS256' })}.${segment({ iss: 'https://elsewhere.example' })}.c2ln`;
+    for (let i = 0; i < 3; i++) expect((await request(app).get('/echo').set(bearer(foreignJwt))).status).toBe(401);
+    expect(decisions.map((d) => d.cached)).toEqual([false, false, false]);
+    expect(decisions[0].attempts).toEqual([expect.objectContaining({ source: 'ci', outcome: 'rejected', durationMs: 0 })]);
+    // A token the source was asked about is remembered as before.
+    decisions.length = 0;
+    for (let i = 0; i < 2; i++) expect((await request(app).get('/echo').set(bearer('not-a-key'))).status).toBe(401);
+    expect(decisions.map((d) => d.cached)).toEqual([false, true]);
   });
 
   it('never remembers a failure: the next request asks again', async () => {

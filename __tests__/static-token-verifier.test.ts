@@ -2,6 +2,8 @@ import request from 'supertest';
 import { multiAuth } from '../lib/multi-auth';
 import { staticTokenVerifier } from '../lib/static-token-verifier';
 import { MultiAuthConfigError } from '../lib/errors';
+import { inspectToken } from '../lib/token-inspection';
+import { notMine } from '../lib/types';
 import { appWith } from './support/app';
 
 const ci = staticTokenVerifier({
@@ -40,6 +42,19 @@ describe('staticTokenVerifier', () => {
     (first as unknown as { payload: { roles: string[] } }).payload.roles.push('admin');
     const second = await verifier.verifyAccessToken('k');
     expect(second).toMatchObject({ scopes: ['a'], payload: { roles: ['reader'] } });
+  });
+
+  it('refuses a JWT on sight when no key is shaped like one, and still accepts a key that is', async () => {
+    const jwtShaped = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from('{"sub":"ci"}').toString('base64url')}.c2lnbmF0dXJl`;
+    const foreign = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"iss":"x"}').toString('base64url')}.c2ln`;
+    const plainKeys = staticTokenVerifier({ tokens: { 'ci-key-0123456789': { clientId: 'ci', scopes: [] } } });
+    expect(plainKeys[notMine]?.(inspectToken(foreign))).toBe(true);
+    expect(plainKeys[notMine]?.(inspectToken('ci-key-0123456789'))).toBe(false);
+    expect(await plainKeys.verifyAccessToken(foreign)).toBeNull();
+    const withJwtKey = staticTokenVerifier({ tokens: { [jwtShaped]: { clientId: 'legacy', scopes: [] }, 'ci-key-0123456789': { clientId: 'ci', scopes: [] } } });
+    expect(withJwtKey[notMine]).toBeUndefined();
+    const res = await request(appWith(multiAuth({ verifiers: withJwtKey }))).get('/echo').set('Authorization', `Bearer ${jwtShaped}`);
+    expect(res.body).toMatchObject({ source: 'static', clientId: 'legacy' });
   });
 
   it('defaults its name to "static"', () => {

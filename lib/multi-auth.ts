@@ -128,7 +128,10 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
           decision.status = 503;
           return { error: new TemporarilyUnavailableError(UNAVAILABLE), decision };
         }
-        if (!result.attempts.some((a) => uncacheable.has(a.source))) cache?.setRejected(token);
+        // Remembered only when some source was asked: a token every source refused on its
+        // synchronous "not mine" check costs as little to refuse again, and a flood of such
+        // tokens must not push out the rejections worth remembering.
+        if (result.asked && !result.attempts.some((a) => uncacheable.has(a.source))) cache?.setRejected(token);
         return { error: new InvalidTokenError(REJECTED), decision };
       }
       info = result.info;

@@ -11,7 +11,12 @@ export interface NamedSource {
 /** What the chain concluded for one token. */
 export type ChainResult =
   | { outcome: 'accepted'; info: MultiAuthInfo; attempts: Attempt[] }
-  | { outcome: 'rejected' | 'failed'; attempts: Attempt[] };
+  | {
+      outcome: 'rejected' | 'failed';
+      attempts: Attempt[];
+      /** Whether any source was asked at all (rather than refusing on its synchronous "not mine" check). */
+      asked: boolean;
+    };
 
 class SourceTimeout extends Error {}
 
@@ -117,6 +122,7 @@ class AttemptContext implements VerifyContext {
 }
 
 const resolved = Promise.resolve();
+const NOT_RECOGNISED = 'the source did not recognise the token';
 
 /**
  * The source's answer, or a SourceTimeout after `timeoutMs`. One promise: the timer is armed a
@@ -166,7 +172,7 @@ async function runOne(
   try {
     const pending = Promise.resolve(source.verifier.verifyAccessToken(token.raw, context));
     const result = await withinTime(pending, timeoutMs, () => context.abort());
-    if (result === null || result === undefined) return { attempt: attempt('rejected', 'the source did not recognise the token') };
+    if (result === null || result === undefined) return { attempt: attempt('rejected', NOT_RECOGNISED) };
     const info = toMultiAuthInfo(result as AuthInfo & Partial<MultiAuthInfo>, token.raw, source.name);
     if (typeof info === 'string') return { attempt: attempt('errored', info) };
     if (info.expiresAt !== undefined && info.expiresAt * 1000 <= Date.now()) {
@@ -194,15 +200,17 @@ export async function runChain(
 ): Promise<ChainResult> {
   const attempts: Attempt[] = [];
   let failed = false;
+  let asked = false;
   for (const source of sources) {
     if (source.verifier[notMine]?.(token)) {
-      attempts.push({ source: source.name, outcome: 'rejected', reason: 'the source did not recognise the token', durationMs: 0 });
+      attempts.push({ source: source.name, outcome: 'rejected', reason: NOT_RECOGNISED, durationMs: 0 });
       continue;
     }
+    asked = true;
     const { attempt, info } = await runOne(source, token, req, timeoutMs);
     attempts.push(attempt);
     if (info) return { outcome: 'accepted', info, attempts };
     if (attempt.outcome === 'failed') failed = true;
   }
-  return { outcome: failed ? 'failed' : 'rejected', attempts };
+  return { outcome: failed ? 'failed' : 'rejected', attempts, asked };
 }

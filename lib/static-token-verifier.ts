@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { MultiAuthConfigError } from './errors';
 import { isB64Token } from './token-extraction';
-import { inspectionOf } from './token-inspection';
-import type { MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
+import { decodeUnverifiedJwt, inspectionOf } from './token-inspection';
+import { notMine } from './types';
+import type { InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from './types';
 
 /** What a static API key stands for. */
 export interface StaticTokenEntry {
@@ -87,8 +88,14 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
     return { digest: sha256(key), info: checkEntry(value, index) };
   });
 
+  // When no key has the shape of a JWT, a JWT is never one of them: refused on sight, without
+  // hashing. What that reveals by timing is the shape of the presented token, nothing of a key.
+  const anyJwtShaped = entries.length > 0 && raw.some(([key]) => decodeUnverifiedJwt(key as string) !== undefined);
+  const jwtNotMine = (token: InspectedToken): boolean => token.jwt !== undefined;
+
   return {
     name,
+    ...(anyJwtShaped ? {} : { [notMine]: jwtNotMine }),
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
       const digest = inspectionOf(token, context).digest;
       let match: StaticTokenEntry | undefined;

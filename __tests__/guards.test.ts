@@ -3,6 +3,9 @@ import { multiAuth } from '../lib/multi-auth';
 import { requireAnyScope, requireScopes, requireSource } from '../lib/guards';
 import { MultiAuthConfigError } from '../lib/errors';
 import { appWith, oneTokenVerifier, parseBearerChallenge } from './support/app';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { getChallengeContext, setAuth } from '../lib/request-auth';
 
 const METADATA = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
 const auth = (authRequired = true) =>
@@ -71,5 +74,24 @@ describe('guard configuration', () => {
   it('refuses an empty list or a name with spaces', () => {
     expect(() => requireScopes()).toThrow(MultiAuthConfigError);
     expect(() => requireSource('a b')).toThrow(MultiAuthConfigError);
+  });
+});
+
+describe('the challenge context guards read', () => {
+  const context = Object.freeze({ resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp', scopes: ['mcp:read'] });
+  const info = { token: 't', clientId: 'c', scopes: [], source: 's', extra: { source: 's' } };
+
+  it('rides on req.auth, leaving req with one new property', () => {
+    const req = new IncomingMessage(new Socket());
+    const before = Reflect.ownKeys(req).length;
+    setAuth(req, { ...info }, context);
+    expect(Reflect.ownKeys(req).length).toBe(before + 1);
+    expect(getChallengeContext(req)).toBe(context);
+  });
+
+  it('goes on req when the AuthInfo cannot take it (frozen), and is found all the same', () => {
+    const req = new IncomingMessage(new Socket());
+    expect(() => setAuth(req, Object.freeze({ ...info }), context)).not.toThrow();
+    expect(getChallengeContext(req)).toBe(context);
   });
 });

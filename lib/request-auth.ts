@@ -29,7 +29,11 @@ export function getChallengeContext(req: IncomingMessage): ChallengeContext {
  * in apps that load either.
  */
 export function setAuth(req: IncomingMessage, info: MultiAuthInfo, context?: ChallengeContext): void {
-  if (context !== undefined) (info as InfoWithContext)[CONTEXT] = context;
+  if (context !== undefined) {
+    // On req itself when the object cannot take it (a source returned a frozen AuthInfo).
+    if (Object.isExtensible(info)) (info as InfoWithContext)[CONTEXT] = context;
+    else (req as WithContext)[CONTEXT] = context;
+  }
   (req as WithContext).auth = info;
 }
 

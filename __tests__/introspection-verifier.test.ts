@@ -330,7 +330,8 @@ describe('introspectionVerifier: cache', () => {
   });
 
   it('never keeps an accepted token past its exp', async () => {
-    const exp = now() + 1;
+    // Two seconds ahead, not one: now() rounds down, so "+ 1" could leave a millisecond.
+    const exp = now() + 2;
     endpoint.active.set('t', { ...GOOD, exp });
     const v = verifier({ cache: { ttlMs: 60_000 } });
     expect(await outcomeOf(v.verifyAccessToken('t'))).toBe('accepted');

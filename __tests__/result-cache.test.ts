@@ -26,10 +26,12 @@ describe('verified-result cache', () => {
   });
 
   it('never serves an entry past the token\'s expiresAt', async () => {
-    const src = oneTokenVerifier('a', 'tok', { expiresAt: Math.floor(Date.now() / 1000) + 1 });
+    // Two seconds ahead, not one: rounding down could leave a millisecond for the first request.
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const src = oneTokenVerifier('a', 'tok', { expiresAt });
     const app = appWith(multiAuth({ verifiers: src }));
     expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, expiresAt * 1000 - Date.now() + 20));
     expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(401);
   });
 

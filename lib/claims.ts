@@ -23,6 +23,18 @@ export function scopeList(value: unknown): string[] | undefined {
   return undefined;
 }
 
+/**
+ * Freezes a decoded claim value and everything inside it, so that objects shared between
+ * requests (the chain's decoded JWT, cache entries) cannot be changed by one of them.
+ */
+export function freezeDeep<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) freezeDeep(inner);
+  }
+  return value;
+}
+
 /** RFC 8707: the resource a token is bound to, when its `aud` names exactly one http(s) URL. */
 export function resourceFromAudience(aud: unknown): URL | undefined {
   const only = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;

@@ -556,9 +556,10 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   /**
    * Every check of the header and claims (RFC 7515 §5.2, RFC 7519 §7.2, RFC 8725), made on the
    * parts decoded from the very bytes the signature covers (`iss`, which chose this source, is
-   * already known to be ours). Throws the reason for refusing.
+   * already known to be ours). Throws the reason for refusing; returns the audience that names
+   * this resource.
    */
-  const checkParts = (header: Readonly<Record<string, unknown>>, claims: Readonly<Record<string, unknown>>): void => {
+  const checkParts = (header: Readonly<Record<string, unknown>>, claims: Readonly<Record<string, unknown>>): string => {
     if (typeof header.alg !== 'string' || !algorithmSet.has(header.alg)) {
       throw new InvalidTokenError('JWT "alg" is not an allowed algorithm');
     }
@@ -587,10 +588,12 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
         if (now - iat < -clockTolerance) throw new InvalidTokenError('JWT "iat" is in the future');
       }
     }
-    if (matchingAudience(claims.aud) === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
+    const audience = matchingAudience(claims.aud);
+    if (audience === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
     // RFC 9449 (DPoP) / RFC 8705 (mTLS): a key-bound token is only good with its proof, which a
     // Bearer request cannot carry; accepting it as bearer would make a stolen one usable.
     if (claims.cnf !== undefined) throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
+    return audience;
   };
 
   async function verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
@@ -603,7 +606,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const issuer = claims.iss;
     if (typeof issuer !== 'string' || !issuerSet.has(issuer)) return null;
     // Everything that can be refused without a key is, before any key lookup or fetch.
-    checkParts(header, claims);
+    const audience = checkParts(header, claims);
 
     const signal = () => context?.signal;
     let valid: boolean;
@@ -622,7 +625,6 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
       throw new InvalidTokenError(`JWT has no client identifier (${clientIdClaim ?? 'client_id, azp or sub'})`);
     }
     const scopes = (scopeClaim ? scopeList(claims[scopeClaim]) : scopeList(claims.scope) ?? scopeList(claims.scp)) ?? [];
-    const audience = matchingAudience(claims.aud);
     const info: MultiAuthInfo = {
       token,
       clientId,
@@ -635,7 +637,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
       extra: { source: name },
     };
     if (isNonEmptyString(claims.sub)) info.subject = claims.sub;
-    if (audience !== undefined && urlAudiences.has(audience)) info.resource = new URL(audience);
+    if (urlAudiences.has(audience)) info.resource = new URL(audience);
     return info;
   }
 

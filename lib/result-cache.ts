@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { freezeDeep } from './claims';
 import type { InspectedToken, MultiAuthInfo } from './types';
 
 /** Settings of the verified-result cache (`multiAuth({ cache })`). */
@@ -28,14 +29,6 @@ function cloneDeepFrozen<T>(value: T): T {
     copy = Array.isArray(value) ? ([...value] as T) : ({ ...value } as T);
   }
   return freezeDeep(copy);
-}
-
-function freezeDeep<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) freezeDeep(inner);
-  }
-  return value;
 }
 
 /**

@@ -90,7 +90,7 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
 
   // When no key has the shape of a JWT, a JWT is never one of them: refused on sight, without
   // hashing. What that reveals by timing is the shape of the presented token, nothing of a key.
-  const anyJwtShaped = entries.length > 0 && raw.some(([key]) => decodeUnverifiedJwt(key as string) !== undefined);
+  const anyJwtShaped = raw.some(([key]) => decodeUnverifiedJwt(key as string) !== undefined);
   const jwtNotMine = (token: InspectedToken): boolean => token.jwt !== undefined;
 
   return {

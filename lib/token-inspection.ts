@@ -1,19 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import * as nodeCrypto from 'node:crypto';
+import { freezeDeep } from './claims';
 import type { InspectedToken, UnverifiedJwt } from './types';
 
 const JWS_SEGMENT = /^[A-Za-z0-9_-]+$/;
 
-function freezeDeep<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) freezeDeep(inner);
-  }
-  return value;
+/** A non-empty run of unpadded base64url characters: what each part of a compact JWS must be. */
+export function isBase64urlSegment(segment: string): boolean {
+  return JWS_SEGMENT.test(segment);
 }
 
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
-  if (!JWS_SEGMENT.test(segment)) return undefined;
+  if (!isBase64urlSegment(segment)) return undefined;
   const bytes = Buffer.from(segment, 'base64url');
   // RFC 7515 §5.2 / RFC 7519 §7.2: UTF-8 JSON. Invalid UTF-8 is refused, not repaired.
   if (!isUtf8(bytes)) return undefined;

@@ -6,7 +6,7 @@ import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } 
 import { multiAuth } from '../lib/multi-auth';
 import { inspectToken } from '../lib/token-inspection';
 import { appWith } from './support/app';
-import { startIssuer, type Issuer } from './support/issuer';
+import { introspectionOptionsFor, startIssuer, type Issuer } from './support/issuer';
 import { closeServer, listenOnLoopback } from './support/loopback';
 
 /** One request as the endpoint received it. */
@@ -471,15 +471,7 @@ describe('introspectionVerifier against a real authorization server (oidc-provid
   afterEach(() => as?.setFaults([]));
 
   function real(options: Partial<IntrospectionVerifierOptions> = {}) {
-    return introspectionVerifier({
-      name: 'corp-as',
-      endpoint: as.introspectionEndpoint,
-      clientId: as.introspectionClient.clientId,
-      clientSecret: as.introspectionClient.clientSecret,
-      issuer: as.issuer,
-      audience: as.opaqueResource,
-      ...options,
-    });
+    return introspectionVerifier({ ...introspectionOptionsFor(as), ...options });
   }
 
   it('accepts an opaque token with its scopes, client and resource (client_secret_basic, special characters in the secret)', async () => {

@@ -12,7 +12,7 @@ import { multiAuth } from '../lib/multi-auth';
 import type { MultiAuthOptions } from '../lib/config';
 import { getAuth } from '../lib/request-auth';
 import type { Decision } from '../lib/types';
-import { startIssuer, type Issuer } from './support/issuer';
+import { introspectionOptionsFor, startIssuer, type Issuer } from './support/issuer';
 import { AUDIENCE, KeyServer } from './support/key-server';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,15 +115,7 @@ describe('an opaque token revoked at a real authorization server (oidc-provider,
   afterAll(() => as?.stop());
 
   const introspection = (cache: IntrospectionVerifierOptions['cache']) =>
-    introspectionVerifier({
-      name: 'corp-as',
-      endpoint: as.introspectionEndpoint,
-      clientId: as.introspectionClient.clientId,
-      clientSecret: as.introspectionClient.clientSecret,
-      issuer: as.issuer,
-      audience: as.opaqueResource,
-      cache,
-    });
+    introspectionVerifier({ ...introspectionOptionsFor(as), cache });
 
   it('is refused at the next request with both caches off', async () => {
     const { status } = appWith({ verifiers: introspection(false), cache: false });

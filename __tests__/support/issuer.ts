@@ -223,6 +223,21 @@ export interface Issuer {
 }
 
 /** An error answer from the issuer, with its status and parsed body. */
+/**
+ * `introspectionVerifier` options for `issuer`'s RFC 7662 endpoint, as its introspection client,
+ * checking `iss` and the opaque tokens' audience: what a resource server behind it would use.
+ */
+export function introspectionOptionsFor(issuer: Issuer) {
+  return {
+    name: 'corp-as',
+    endpoint: issuer.introspectionEndpoint,
+    clientId: issuer.introspectionClient.clientId,
+    clientSecret: issuer.introspectionClient.clientSecret,
+    issuer: issuer.issuer,
+    audience: issuer.opaqueResource,
+  };
+}
+
 export class IssuerRequestError extends Error {
   constructor(
     message: string,

@@ -11,7 +11,7 @@
 //   BENCH_DURATION=5        measured seconds per configuration and round
 //   BENCH_WARMUP=2          warm-up seconds per configuration (not measured)
 //   BENCH_CONNECTIONS=50    concurrent connections
-//   BENCH_CONFIGS=1,...,7   which configurations to run
+//   BENCH_CONFIGS=1,...,10  which configurations to run (8 to 10 are references without targets)
 //   BENCH_PROFILE=4,6       run these configurations' servers under --cpu-prof, print a summary
 //   BENCH_MEMORY_TOKENS=1000000  tokens for the memory check (0 skips it)
 //   BENCH_FLOOD_TOKENS=20000     distinct foreign tokens for configuration 7
@@ -49,7 +49,7 @@ const settings = {
   durationS: envNumber('BENCH_DURATION', 5),
   warmupS: envNumber('BENCH_WARMUP', 2),
   connections: envNumber('BENCH_CONNECTIONS', 50),
-  configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7]),
+  configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
   profile: envIds('BENCH_PROFILE', []),
   memoryTokens: envNumber('BENCH_MEMORY_TOKENS', 1_000_000),
   floodTokens: envNumber('BENCH_FLOOD_TOKENS', 20_000),
@@ -64,12 +64,25 @@ const CONFIGURATIONS = [
   { id: 5, label: 'multiAuth, 1 jwtVerifier, default cache', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
   { id: 6, label: 'multiAuth, 8 sources, token of the 7th, cache: false', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
   { id: 7, label: '(6) flooded with JWTs of unknown issuers', expect: { status: 401, bodyIncludes: '"invalid_token"' }, flood: true },
+  // References, not in the issue's list and without targets: what Express itself charges for
+  // one app.use() middleware, and for one that sets req.auth without checking anything. They
+  // tell apart the share of (5)/(1) that any auth middleware pays from multiAuth's own.
+  { id: 8, label: 'reference: (1) + one no-op app.use() middleware', expect: accepted({}) },
+  { id: 9, label: 'reference: app.use() setting a fixed req.auth, checking nothing; (5)\'s handler', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
+  { id: 10, label: 'reference: extraction + SHA-256 + Map.get + req.auth, verifying nothing; (5)\'s handler', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
 ];
 const RATIOS = [
   { of: 4, to: 2, target: 1.0 },
   { of: 6, to: 4, target: 0.95 },
   { of: 5, to: 1, target: 0.9 },
   { of: 7, to: 1, target: 0.85 },
+];
+/** Ratios printed to explain the targets above; they have no targets of their own. */
+const REFERENCE_RATIOS = [
+  { of: 8, to: 1 },
+  { of: 9, to: 1 },
+  { of: 10, to: 1 },
+  { of: 5, to: 10 },
 ];
 
 const log = (...args) => console.error('[bench]', ...args);
@@ -233,6 +246,17 @@ function ratios(results) {
     rows.push(
       `| (${of})/(${to}) | ${value.toFixed(3)} | >= ${target.toFixed(2)} | ${pass ? 'PASS' : 'FAIL'} | ${perRound.map((v) => v.toFixed(3)).join(', ')} | ${cpu.toFixed(3)} |`,
     );
+  }
+  const references = REFERENCE_RATIOS.filter(({ of, to }) => byId.has(of) && byId.has(to));
+  if (references.length > 0) {
+    rows.push('', '| reference ratio | req/s ratio (median of rounds) | per round | same ratio from server CPU µs/req (median) |', '|---|---:|---|---:|');
+    for (const { of, to } of references) {
+      const a = byId.get(of);
+      const b = byId.get(to);
+      const perRound = a.rounds.map((ra, i) => ra.reqPerS / b.rounds[i].reqPerS);
+      const cpu = median(a.rounds.map((ra, i) => b.rounds[i].serverCpuUsPerReq / ra.serverCpuUsPerReq));
+      rows.push(`| (${of})/(${to}) | ${median(perRound).toFixed(3)} | ${perRound.map((v) => v.toFixed(3)).join(', ')} | ${cpu.toFixed(3)} |`);
+    }
   }
   return { text: rows.join('\n'), verdicts };
 }

@@ -1,5 +1,9 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import type { Request, Response } from 'express';
 import request from 'supertest';
 import { multiAuth } from '../lib/multi-auth';
+import { getAuth } from '../lib/request-auth';
 import type { Decision } from '../lib/types';
 import { staticTokenVerifier } from '../lib/static-token-verifier';
 import { appWith, oneTokenVerifier } from './support/app';
@@ -78,6 +82,44 @@ describe('verified-result cache', () => {
     decisions.length = 0;
     for (let i = 0; i < 2; i++) expect((await request(app).get('/echo').set(bearer('not-a-key'))).status).toBe(401);
     expect(decisions.map((d) => d.cached)).toEqual([false, true]);
+  });
+
+  it('answers a cached token within the middleware call, and a token it does not hold after the chain', async () => {
+    const auth = multiAuth({ verifiers: oneTokenVerifier('a', 'tok') });
+    const requestWith = (token: string) => {
+      const req = new IncomingMessage(new Socket());
+      req.url = '/echo';
+      req.headers = { authorization: `Bearer ${token}` };
+      req.rawHeaders = ['Authorization', `Bearer ${token}`];
+      return req as Request;
+    };
+    const run = (req: Request) => {
+      let called = false;
+      const done = new Promise<void>((resolve) => auth.bearer(req, {} as Response, () => resolve(void (called = true))));
+      return { calledAtOnce: called, done };
+    };
+    const first = requestWith('tok');
+    const miss = run(first);
+    expect(miss.calledAtOnce).toBe(false);
+    await miss.done;
+    const second = requestWith('tok');
+    expect(run(second).calledAtOnce).toBe(true);
+    expect(getAuth(second)).toMatchObject({ source: 'a', token: 'tok' });
+    expect(getAuth(second)).not.toBe(getAuth(first));
+  });
+
+  it('answers 400 for a token of forbidden characters every time, whatever the cache holds', async () => {
+    const decisions: Decision[] = [];
+    const src = oneTokenVerifier('a', 'tok');
+    const app = appWith(multiAuth({ verifiers: src, onDecision: (d) => decisions.push(d) }));
+    expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      const res = await request(app).get('/echo').set('Authorization', 'Bearer tok,tok');
+      expect(res.status).toBe(400);
+      expect(res.headers['www-authenticate']).toMatch(/error="invalid_request"/);
+    }
+    expect(src.calls).toBe(1);
+    expect(decisions.map((d) => d.outcome)).toEqual(['accepted', 'invalid_request', 'invalid_request']);
   });
 
   it('never remembers a failure: the next request asks again', async () => {

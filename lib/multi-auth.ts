@@ -13,7 +13,7 @@ import {
 import { ResultCache } from './result-cache';
 import { runChain } from './source-chain';
 import { setAuth, setChallengeContext } from './request-auth';
-import { extractBearerToken, isB64Token } from './token-extraction';
+import { assertB64Token, isB64Token, takeBearerCredentials } from './token-extraction';
 import { inspectToken } from './token-inspection';
 import type { Decision, InspectedToken, MultiAuthInfo } from './types';
 
@@ -96,47 +96,16 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     return false;
   };
 
-  /** Decides one token: from the cache, or by the chain; the same for HTTP and `verify()`. */
-  const decide = async (
-    raw: string,
-    req: IncomingMessage | undefined,
-  ): Promise<{ info?: MultiAuthInfo; error?: MultiAuthError; decision: Decision }> => {
-    const token = inspectToken(raw);
+  type Answer = { info?: MultiAuthInfo; error?: MultiAuthError; decision: Decision };
+
+  const newDecision = (token: InspectedToken): Decision => {
     const decision: Decision = { outcome: 'rejected', status: 401, attempts: [], cached: false };
     if (onDecision) decision.tokenId = tokenId(token);
-    if (raw.length > maxTokenLength) {
-      decision.reason = `token longer than ${maxTokenLength} characters`;
-      return { error: new InvalidTokenError(REJECTED), decision };
-    }
-    const now = Date.now();
-    let info: MultiAuthInfo | undefined;
-    const cached = cache?.get(token, now);
-    if (cached === 'rejected') {
-      decision.cached = true;
-      decision.reason = 'rejected recently';
-      return { error: new InvalidTokenError(REJECTED), decision };
-    }
-    if (cached) {
-      decision.cached = true;
-      info = cached;
-    } else {
-      const result = await runChain(sources, token, req, timeoutMs);
-      decision.attempts = result.attempts;
-      if (result.outcome !== 'accepted') {
-        if (result.outcome === 'failed') {
-          decision.outcome = 'failed';
-          decision.status = 503;
-          return { error: new TemporarilyUnavailableError(UNAVAILABLE), decision };
-        }
-        // Remembered only when some source was asked: a token every source refused on its
-        // synchronous "not mine" check costs as little to refuse again, and a flood of such
-        // tokens must not push out the rejections worth remembering.
-        if (result.asked && !result.attempts.some((a) => uncacheable.has(a.source))) cache?.setRejected(token);
-        return { error: new InvalidTokenError(REJECTED), decision };
-      }
-      info = result.info;
-      if (!uncacheable.has(info.source)) cache?.setAccepted(token, info, now);
-    }
+    return decision;
+  };
+
+  /** An accepted token's answer: 200, or 403 when it lacks a required scope. */
+  const conclude = (info: MultiAuthInfo, decision: Decision): Answer => {
     decision.source = info.source;
     decision.clientId = info.clientId;
     if (missingScope(info)) {
@@ -149,14 +118,59 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     return { info, decision };
   };
 
+  /**
+   * The answer the cache holds for a token, synchronously, or `undefined` when the chain must
+   * decide. A token over `maxTokenLength` is never cached, so it is not even hashed here.
+   */
+  const fromCache = (token: InspectedToken, now: number): Answer | undefined => {
+    if (!cache || token.raw.length > maxTokenLength) return undefined;
+    const cached = cache.get(token, now);
+    if (cached === undefined) return undefined;
+    const decision = newDecision(token);
+    decision.cached = true;
+    if (cached === 'rejected') {
+      decision.reason = 'rejected recently';
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    return conclude(cached, decision);
+  };
+
+  /** Decides a token the cache does not know, by the chain; the same for HTTP and `verify()`. */
+  const fromChain = async (token: InspectedToken, req: IncomingMessage | undefined, now: number): Promise<Answer> => {
+    const decision = newDecision(token);
+    if (token.raw.length > maxTokenLength) {
+      decision.reason = `token longer than ${maxTokenLength} characters`;
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    const result = await runChain(sources, token, req, timeoutMs);
+    decision.attempts = result.attempts;
+    if (result.outcome !== 'accepted') {
+      if (result.outcome === 'failed') {
+        decision.outcome = 'failed';
+        decision.status = 503;
+        return { error: new TemporarilyUnavailableError(UNAVAILABLE), decision };
+      }
+      // Remembered only when some source was asked: a token every source refused on its
+      // synchronous "not mine" check costs as little to refuse again, and a flood of such
+      // tokens must not push out the rejections worth remembering.
+      if (result.asked && !result.attempts.some((a) => uncacheable.has(a.source))) cache?.setRejected(token);
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    if (!uncacheable.has(result.info.source)) cache?.setAccepted(token, result.info, now);
+    return conclude(result.info, decision);
+  };
+
+  const refuseRequest = (res: Response, error: InvalidRequestError): void => {
+    report({ outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message });
+    sendError(res, error, challenge);
+  };
+
   const bearer: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
     let raw: string | undefined;
     try {
-      raw = extractBearerToken(req);
+      raw = takeBearerCredentials(req);
     } catch (error) {
-      const invalid = error as InvalidRequestError;
-      report({ outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: invalid.message });
-      sendError(res, invalid, challenge);
+      refuseRequest(res, error as InvalidRequestError);
       return;
     }
     if (raw === undefined) {
@@ -170,29 +184,45 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       sendNoCredentials(res, challenge);
       return;
     }
-    decide(raw, req).then(
-      ({ info, error, decision }) => {
-        report(decision);
-        if (error) {
-          sendError(res, error, challenge);
-          return;
-        }
-        setAuth(req, info as MultiAuthInfo, challenge);
-        next();
-      },
-      next,
-    );
+    const finish = ({ info, error, decision }: Answer): void => {
+      report(decision);
+      if (error) {
+        sendError(res, error, challenge);
+        return;
+      }
+      setAuth(req, info as MultiAuthInfo, challenge);
+      next();
+    };
+    const token = inspectToken(raw);
+    const now = Date.now();
+    // A cached token is answered at once. It is the same string (by SHA-256) as one that passed
+    // every check below when it was cached, so those checks are left to tokens the cache does
+    // not know.
+    const cached = fromCache(token, now);
+    if (cached) {
+      finish(cached);
+      return;
+    }
+    try {
+      assertB64Token(raw);
+    } catch (error) {
+      refuseRequest(res, error as InvalidRequestError);
+      return;
+    }
+    fromChain(token, req, now).then(finish, next);
   };
 
-  const verify = async (token: string): Promise<MultiAuthInfo> => {
-    if (typeof token !== 'string') throw new TypeError('verify(token): token must be a string');
-    if (token === '' || !isB64Token(token)) {
+  const verify = async (raw: string): Promise<MultiAuthInfo> => {
+    if (typeof raw !== 'string') throw new TypeError('verify(token): token must be a string');
+    if (raw === '' || !isB64Token(raw)) {
       const error = new InvalidRequestError('The token must be a non-empty RFC 6750 b64token');
       error.decision = { outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message };
       report(error.decision);
       throw error;
     }
-    const { info, error, decision } = await decide(token, undefined);
+    const token = inspectToken(raw);
+    const now = Date.now();
+    const { info, error, decision } = fromCache(token, now) ?? (await fromChain(token, undefined, now));
     report(decision);
     if (error) {
       error.decision = decision;

@@ -69,7 +69,7 @@ const CONFIGURATIONS = [
   // tell apart the share of (5)/(1) that any auth middleware pays from multiAuth's own.
   { id: 8, label: 'reference: (1) + one no-op app.use() middleware', expect: accepted({}) },
   { id: 9, label: 'reference: app.use() setting a fixed req.auth, checking nothing; (5)\'s handler', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
-  { id: 10, label: 'reference: extraction + SHA-256 + Map.get + req.auth, verifying nothing; (5)\'s handler', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
+  { id: 10, label: 'reference: header slice + SHA-256 + Map.get + req.auth, verifying nothing; (5)\'s handler', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
 ];
 const RATIOS = [
   { of: 4, to: 2, target: 1.0 },

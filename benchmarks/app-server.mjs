@@ -57,7 +57,7 @@ async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
     return app;
   }
   if (id === 9) {
-    // What multiAuth's cache hit hands the handler, with no token looked at: the floor of (5).
+    // What multiAuth's cache hit hands the handler, with no token looked at.
     app.use((req, _res, next) => {
       req.auth = { token: '', clientId: CLIENT_ID, scopes: [], source: target, extra: { source: target } };
       next();

@@ -150,6 +150,16 @@ describe('rejected token: 401 invalid_token', () => {
     expect(verifier.calls).toBe(0);
   });
 
+  it('answers 400 for an oversized token of forbidden characters: the request is malformed before it is too long', async () => {
+    const verifier = oneTokenVerifier('k', 'x');
+    const res = await request(appWith(multiAuth({ verifiers: verifier, maxTokenLength: 100 })))
+      .get('/echo')
+      .set('Authorization', `Bearer ${'a,'.repeat(60)}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    expect(verifier.calls).toBe(0);
+  });
+
   it('refuses a token whose expiresAt has passed, even though the source accepted it', async () => {
     const verifier = oneTokenVerifier('k', 'old', { expiresAt: Math.floor(Date.now() / 1000) - 10 });
     const res = await request(appWith(multiAuth({ verifiers: verifier }))).get('/echo').set('Authorization', 'Bearer old');

@@ -70,6 +70,14 @@ describe('verified-result cache', () => {
     expect(src.calls).toBe(1);
   });
 
+  it('remembers a rejection for verify() too, and says so in the decision', async () => {
+    const src = oneTokenVerifier('a', 'good');
+    const auth = multiAuth({ verifiers: src });
+    await expect(auth.verify('bad')).rejects.toMatchObject({ status: 401, decision: { cached: false } });
+    await expect(auth.verify('bad')).rejects.toMatchObject({ status: 401, decision: { cached: true, reason: 'rejected recently' } });
+    expect(src.calls).toBe(1);
+  });
+
   it('does not remember a token every source refused on sight, so a junk flood cannot evict real rejections', async () => {
     const decisions: Decision[] = [];
     const machines = staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789': { clientId: 'ci', scopes: [] } } });

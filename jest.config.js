@@ -1,7 +1,7 @@
 // Two projects: every test on Express 5 (the dev dependency), and the HTTP tests again on
 // Express 4 (the `express4` alias), because the package promises both.
 const { readdirSync, readFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { basename, join } = require('node:path');
 
 const testsDir = join(__dirname, '__tests__');
 
@@ -35,10 +35,10 @@ const notForExpress4 = new Set([
  * anyone remembering to list it here.
  */
 const usesExpress = /from ['"](?:express|supertest)['"]|require\(['"](?:express|supertest)['"]\)|\/support\/app['"]|\.\.\/examples\//;
-const express4Tests = readdirSync(testsDir)
-  .filter((name) => name.endsWith('.test.ts') && !notForExpress4.has(name) && !/bench/i.test(name))
-  .filter((name) => usesExpress.test(readFileSync(join(testsDir, name), 'utf8')))
-  .map((name) => `**/__tests__/${name}`);
+const express4Tests = readdirSync(testsDir, { recursive: true })
+  .filter((path) => path.endsWith('.test.ts') && !notForExpress4.has(basename(path)) && !/bench/i.test(path))
+  .filter((path) => usesExpress.test(readFileSync(join(testsDir, path), 'utf8')))
+  .map((path) => `**/__tests__/${path}`);
 
 /** @type {import('jest').Config} */
 module.exports = {

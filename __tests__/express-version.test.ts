@@ -1,6 +1,6 @@
 import express from 'express';
 import request from 'supertest';
-import { multiAuth } from '../lib/multi-auth';
+import { multiAuth } from '../lib/chain/multi-auth';
 import { appWith, oneTokenVerifier } from './support/app';
 
 // Set per Jest project in jest.config.js: 5 for the default project, 4 for `express4`, whose

@@ -13,12 +13,12 @@ const outDir = join(here, '.build');
 
 export async function buildLib(libDir = process.env.BENCH_LIB || join(here, '..', 'lib'), name = 'express-multiauth') {
   const lib = resolve(libDir).replace(/\\/g, '/');
-  if (!existsSync(join(lib, 'jwt-verifier.ts'))) {
-    throw new Error(`${lib}/jwt-verifier.ts does not exist (yet): configurations 4 to 7 need jwtVerifier`);
+  if (!existsSync(join(lib, 'sources', 'jwt-verifier.ts'))) {
+    throw new Error(`${lib}/sources/jwt-verifier.ts does not exist (yet): configurations 4 to 7 need jwtVerifier`);
   }
   mkdirSync(outDir, { recursive: true });
   const entry = join(outDir, `${name}.entry.ts`);
-  writeFileSync(entry, `export * from '${lib}/index';\nexport { jwtVerifier } from '${lib}/jwt-verifier';\n`);
+  writeFileSync(entry, `export * from '${lib}/index';\nexport { jwtVerifier } from '${lib}/sources/jwt-verifier';\n`);
   await build({
     config: false, // never tsup.config.ts: its `clean` would empty dist/
     entry: { [name]: entry },

@@ -47,10 +47,10 @@ async function serve() {
   const require = createRequire(import.meta.url);
   const express = require('express');
   // Loaded through tsx (`--import tsx` in the fork), the way tests load lib/.
-  const { multiAuth } = require('../lib/multi-auth.ts');
-  const { jwtVerifier } = require('../lib/jwt-verifier.ts');
-  const { staticTokenVerifier } = require('../lib/static-token-verifier.ts');
-  const { introspectionVerifier } = require('../lib/introspection-verifier.ts');
+  const { multiAuth } = require('../lib/chain/multi-auth.ts');
+  const { jwtVerifier } = require('../lib/sources/jwt-verifier.ts');
+  const { staticTokenVerifier } = require('../lib/sources/static-token-verifier.ts');
+  const { introspectionVerifier } = require('../lib/sources/introspection-verifier.ts');
 
   const config = await new Promise((resolve) => process.once('message', resolve));
   const listen = (server) =>

@@ -1,19 +1,19 @@
 // The public surface: re-exports only, grouped as the request meets them.
 
 // The chain
-export { multiAuth, type MultiAuth } from './multi-auth';
-export type { MultiAuthOptions } from './config';
-export type { CacheOptions } from './result-cache';
+export { multiAuth, type MultiAuth } from './chain/multi-auth';
+export type { MultiAuthOptions } from './chain/config';
+export type { CacheOptions } from './chain/result-cache';
 
 // Sources
-export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './static-token-verifier';
-export { jwtVerifier, type JwtVerifierOptions, type JwtAlgorithm, type JwksFetchOptions } from './jwt-verifier';
+export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './sources/static-token-verifier';
+export { jwtVerifier, type JwtVerifierOptions, type JwtAlgorithm, type JwksFetchOptions } from './sources/jwt-verifier';
 export {
   introspectionVerifier,
   type IntrospectionVerifierOptions,
   type IntrospectionCacheOptions,
   type IntrospectionVerifier,
-} from './introspection-verifier';
+} from './sources/introspection-verifier';
 export {
   middlewareVerifier,
   type MiddlewareVerifierOptions,
@@ -22,26 +22,26 @@ export {
   type ToAuthInfo,
   type ClassifyError,
   type ShadowRequest,
-} from './middleware-verifier';
-export { discoverAuthorizationServer, type AuthorizationServerMetadata, type DiscoveryOptions } from './issuer-discovery';
+} from './sources/middleware-verifier';
+export { discoverAuthorizationServer, type AuthorizationServerMetadata, type DiscoveryOptions } from './transport/issuer-discovery';
 
 // Primaries
-export { remoteAuthServer, type RemoteAuthServerOptions } from './remote-auth-server';
-export { oauthServer, type OAuthServerOptions } from './oauth-server';
+export { remoteAuthServer, type RemoteAuthServerOptions } from './primaries/remote-auth-server';
+export { oauthServer, type OAuthServerOptions } from './primaries/oauth-server';
 export {
   protectedResourceMetadataUrl,
   protectedResourceMetadataPath,
   type ProtectedResourceMetadata,
-} from './protected-resource-metadata';
+} from './primaries/protected-resource-metadata';
 
 // After the chain: guards, policy, access to req.auth
-export { requireScopes, requireAnyScope, requireSource } from './guards';
-export { mcpPolicy, allowedTools, type McpRule, type McpPolicyRules, type McpPolicyOptions } from './mcp-policy';
-export { getAuth } from './request-auth';
+export { requireScopes, requireAnyScope, requireSource } from './http/guards';
+export { mcpPolicy, allowedTools, type McpRule, type McpPolicyRules, type McpPolicyOptions } from './mcp/mcp-policy';
+export { getAuth } from './http/request-auth';
 
 // Building blocks and errors
-export { extractBearerToken } from './token-extraction';
-export { bearerChallenge, type ChallengeContext } from './challenge';
+export { extractBearerToken } from './http/token-extraction';
+export { bearerChallenge, type ChallengeContext } from './http/challenge';
 export {
   MultiAuthError,
   InvalidRequestError,
@@ -50,7 +50,7 @@ export {
   TemporarilyUnavailableError,
   MultiAuthConfigError,
   type MultiAuthErrorCode,
-} from './errors';
+} from './core/errors';
 export type {
   AuthInfo,
   MultiAuthInfo,
@@ -63,4 +63,4 @@ export type {
   AttemptOutcome,
   Decision,
   DecisionOutcome,
-} from './types';
+} from './core/types';

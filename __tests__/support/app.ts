@@ -1,7 +1,7 @@
 import express from 'express';
 import type { RequestHandler } from 'express';
-import { getAuth } from '../../lib/request-auth';
-import type { AuthInfo, MultiAuthInfo, TokenVerifier } from '../../lib/types';
+import { getAuth } from '../../lib/http/request-auth';
+import type { AuthInfo, MultiAuthInfo, TokenVerifier } from '../../lib/core/types';
 
 /** An app with `auth` in front of `/echo`, which answers with what `req.auth` holds. */
 export function appWith(auth: RequestHandler, ...guards: RequestHandler[]): express.Express {

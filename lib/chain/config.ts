@@ -1,0 +1,195 @@
+import { MultiAuthConfigError } from '../core/errors';
+import type { CacheOptions } from './result-cache';
+import type { NamedSource } from './source-chain';
+import type { AuthServer, Decision, TokenVerifier } from '../core/types';
+
+/**
+ * Options of `multiAuth()`. Checked once, at construction: an unknown option or a bad value
+ * throws `MultiAuthConfigError`, so a typo stops the server from starting instead of showing
+ * up as 401s.
+ */
+export interface MultiAuthOptions {
+  /** The OAuth primary: tried first; its routes (discovery, OAuth endpoints) are mounted by the router. */
+  primary?: AuthServer;
+  /** Further sources, tried in order after the primary; a single one needs no array. */
+  verifiers?: TokenVerifier | readonly TokenVerifier[];
+  /**
+   * Scopes every accepted token must carry (else 403). `undefined` inherits the primary's (none
+   * without one); `[]` means none. Also advertised in `scope=` and the primary's metadata.
+   */
+  requiredScopes?: readonly string[];
+  /**
+   * Absolute URL for `resource_metadata=` in challenges; defaults to the primary's. With a
+   * primary, only the origin may differ (e.g. behind a proxy): the path must be the one it serves.
+   */
+  resourceMetadataUrl?: string;
+  /** Default `true`. `false` lets requests without credentials through (bad credentials are still refused). */
+  authRequired?: boolean;
+  /** Time limit for one source on one token, in ms; a source past it has failed. Default 5,000. */
+  timeoutMs?: number;
+  /** Verified-result cache settings, or `false` to turn it off. On by default. */
+  cache?: boolean | CacheOptions;
+  /** Longest token accepted, in characters; longer ones are refused before any source runs. Default 8,192. */
+  maxTokenLength?: number;
+  /**
+   * Called once per bearer check (request or `auth.verify`) with the outcome; never with the raw
+   * token. What it throws becomes a process warning and never changes the answer.
+   */
+  onDecision?: (decision: Decision) => void;
+}
+
+/** `multiAuth`'s options, checked and with defaults applied. */
+export interface ResolvedConfig {
+  primary: AuthServer | undefined;
+  sources: NamedSource[];
+  requiredScopes: readonly string[];
+  resourceMetadataUrl: string | undefined;
+  authRequired: boolean;
+  timeoutMs: number;
+  cache: false | CacheOptions;
+  maxTokenLength: number;
+  onDecision: ((decision: Decision) => void) | undefined;
+}
+
+const KNOWN_OPTIONS = new Set([
+  'primary', 'verifiers', 'requiredScopes', 'resourceMetadataUrl', 'authRequired',
+  'timeoutMs', 'cache', 'maxTokenLength', 'onDecision',
+]);
+const KNOWN_CACHE_OPTIONS = new Set(['max', 'ttlMs', 'negativeMax', 'negativeTtlMs']);
+const MAX_TIMER_MS = 2_147_483_647;
+
+function fail(message: string): never {
+  throw new MultiAuthConfigError(`multiAuth: ${message}`);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
+}
+
+/** Checks a scope list: an array of non-empty strings without spaces (RFC 6749 §3.3 scope tokens). */
+export function checkScopes(value: unknown, what: string): readonly string[] {
+  if (!Array.isArray(value)) fail(`${what} must be an array of scope strings, got ${typeof value}`);
+  for (const scope of value) {
+    if (typeof scope !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) {
+      fail(`${what} contains ${JSON.stringify(scope)}; a scope is a non-empty string without spaces, quotes or backslashes`);
+    }
+  }
+  return Object.freeze([...new Set(value as string[])]);
+}
+
+function checkPositiveNumber(value: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
+    fail(`${what} must be a positive number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkAbsoluteUrl(value: unknown, what: string): string {
+  if (typeof value !== 'string') fail(`${what} must be an absolute http(s) URL string`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail(`${what} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(`${what} must be an http(s) URL, got ${url.protocol}`);
+  return url.href;
+}
+
+function checkVerifier(value: unknown, what: string): TokenVerifier {
+  if (!isObject(value) || typeof value.verifyAccessToken !== 'function') {
+    fail(`${what} must be a token verifier: an object with a verifyAccessToken(token) method`);
+  }
+  if (value.name !== undefined && (typeof value.name !== 'string' || value.name === '')) {
+    fail(`${what}.name must be a non-empty string when given`);
+  }
+  if (value.cacheable !== undefined && typeof value.cacheable !== 'boolean') fail(`${what}.cacheable must be true or false when given`);
+  return value as unknown as TokenVerifier;
+}
+
+function checkCache(value: unknown): false | CacheOptions {
+  if (value === undefined) return {};
+  if (value === false) return false;
+  if (value === true) return {};
+  if (!isObject(value)) fail('cache must be true, false or an object { max, ttlMs, negativeMax, negativeTtlMs }');
+  for (const key of Object.keys(value)) {
+    if (!KNOWN_CACHE_OPTIONS.has(key)) fail(`cache.${key} is not an option; known: ${[...KNOWN_CACHE_OPTIONS].join(', ')}`);
+  }
+  for (const key of ['max', 'ttlMs', 'negativeTtlMs', 'negativeMax'] as const) {
+    const n = value[key];
+    if (n === undefined || (key === 'negativeMax' && n === 0)) continue;
+    if (!Number.isSafeInteger(n) || (n as number) <= 0) fail(`cache.${key} must be a positive whole number, got ${String(n)}`);
+  }
+  return value as CacheOptions;
+}
+
+/**
+ * Validates `multiAuth`'s options once, up front, with messages that say what to fix, and
+ * applies the defaults: a mistake here should stop the server from starting, not surface
+ * as a 401 in production.
+ */
+export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
+  if (!isObject(options)) fail('options must be an object such as { primary, verifiers, requiredScopes }');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) fail(`unknown option "${key}"; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
+  }
+
+  const sources: NamedSource[] = [];
+  let primary: AuthServer | undefined;
+  if (options.primary !== undefined) {
+    primary = checkVerifier(options.primary, 'primary') as AuthServer;
+    if (typeof primary.routes !== 'function') {
+      fail('primary must be an AuthServer with a routes() method (e.g. remoteAuthServer(...)); pass plain token verifiers in `verifiers`');
+    }
+    sources.push({ name: primary.name ?? 'primary', verifier: primary });
+  }
+
+  const rawVerifiers = options.verifiers;
+  const verifiers = rawVerifiers === undefined ? [] : Array.isArray(rawVerifiers) ? rawVerifiers : [rawVerifiers];
+  verifiers.forEach((v, index) => {
+    const verifier = checkVerifier(v, `verifiers[${index}]`);
+    sources.push({ name: verifier.name ?? `verifier-${index}`, verifier });
+  });
+  if (sources.length === 0) fail('give a primary or at least one verifier; with no source no token can be accepted');
+
+  const seen = new Set<string>();
+  for (const { name } of sources) {
+    if (seen.has(name)) fail(`two sources are named "${name}"; give each source a distinct name so req.auth.source is unambiguous`);
+    seen.add(name);
+  }
+
+  let requiredScopes: readonly string[];
+  if (options.requiredScopes !== undefined) requiredScopes = checkScopes(options.requiredScopes, 'requiredScopes');
+  else if (primary?.requiredScopes !== undefined) requiredScopes = checkScopes(primary.requiredScopes, 'primary.requiredScopes');
+  else requiredScopes = Object.freeze([]);
+
+  let resourceMetadataUrl: string | undefined;
+  const primaryUrl = primary?.resourceMetadataUrl !== undefined
+    ? checkAbsoluteUrl(primary.resourceMetadataUrl, 'primary.resourceMetadataUrl')
+    : undefined;
+  if (options.resourceMetadataUrl !== undefined) {
+    resourceMetadataUrl = checkAbsoluteUrl(options.resourceMetadataUrl, 'resourceMetadataUrl');
+    // Behind a proxy the public origin may differ, but the path must be the one the primary serves,
+    // or clients following the challenge would find nothing.
+    if (primaryUrl && new URL(primaryUrl).pathname !== new URL(resourceMetadataUrl).pathname) {
+      fail(`resourceMetadataUrl ${resourceMetadataUrl} names a path the primary does not serve; it serves its metadata at ${primaryUrl}`);
+    }
+  } else {
+    resourceMetadataUrl = primaryUrl;
+  }
+
+  if (options.authRequired !== undefined && typeof options.authRequired !== 'boolean') fail('authRequired must be true or false');
+  if (options.onDecision !== undefined && typeof options.onDecision !== 'function') fail('onDecision must be a function');
+
+  return {
+    primary,
+    sources,
+    requiredScopes,
+    resourceMetadataUrl,
+    authRequired: options.authRequired ?? true,
+    timeoutMs: options.timeoutMs === undefined ? 5_000 : checkPositiveNumber(options.timeoutMs, 'timeoutMs', MAX_TIMER_MS),
+    cache: checkCache(options.cache),
+    maxTokenLength: options.maxTokenLength === undefined ? 8_192 : Math.floor(checkPositiveNumber(options.maxTokenLength, 'maxTokenLength')),
+    onDecision: options.onDecision as ResolvedConfig['onDecision'],
+  };
+}

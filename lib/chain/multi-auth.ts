@@ -1,0 +1,275 @@
+import type { IncomingMessage } from 'node:http';
+import { Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { sendError, sendNoCredentials, type ChallengeContext } from '../http/challenge';
+import { resolveConfig, type MultiAuthOptions } from './config';
+import {
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  MultiAuthError,
+  TemporarilyUnavailableError,
+} from '../core/errors';
+import { ResultCache } from './result-cache';
+import { runChain } from './source-chain';
+import { setAuth, setChallengeContext } from '../http/request-auth';
+import { assertB64Token, isB64Token, takeBearerCredentials } from '../http/token-extraction';
+import { inspectToken } from '../core/token-inspection';
+import type { Decision, InspectedToken, MultiAuthInfo } from '../core/types';
+
+/** The Express router `multiAuth()` returns, with its parts. */
+export type MultiAuth = Router & {
+  /** The bearer check alone, for mounting on some routes only. */
+  readonly bearer: RequestHandler;
+  /** The primary's routes alone (a no-op without a primary). */
+  readonly routes: RequestHandler;
+  /** The scopes every accepted token must carry (after inheritance from the primary). */
+  readonly requiredScopes: readonly string[];
+  /** The URL challenges point clients at, when known. */
+  readonly resourceMetadataUrl: string | undefined;
+  /** The sources' names, in the order they are tried. */
+  readonly sourceNames: readonly string[];
+  /**
+   * Runs the same chain and checks as the bearer middleware, without HTTP (e.g. for WebSocket
+   * upgrades or queued jobs). Resolves to the token's `MultiAuthInfo` or rejects with a
+   * `MultiAuthError` whose `code`/`status` say what an HTTP client would have got and whose
+   * `decision` says why; a token that is not an RFC 6750 b64token is an `InvalidRequestError`.
+   */
+  verify(token: string): Promise<MultiAuthInfo>;
+};
+
+const REJECTED = 'The access token is invalid or has expired';
+const LACKS_SCOPE = 'The access token lacks a scope this resource requires';
+const UNAVAILABLE = 'Token verification is temporarily unavailable; retry later';
+
+/** What Express 4's and 5's routers have and their type declarations leave out. */
+interface Dispatching {
+  stack: unknown[];
+  handle(req: Request, res: Response, next: NextFunction): void;
+}
+
+function tokenId(token: InspectedToken): string {
+  return token.digest.toString('hex', 0, 8);
+}
+
+/**
+ * One Express router for a resource that accepts bearer tokens from several sources: it serves
+ * the primary's OAuth/discovery routes, then checks the bearer token against the primary and
+ * each verifier in order (first acceptance wins) and sets `req.auth`, whose `source` names the
+ * source that accepted it.
+ *
+ * @example
+ * const auth = multiAuth({
+ *   primary: remoteAuthServer({ issuer: 'https://login.example.com', resource: 'https://mcp.example.com/mcp' }),
+ *   verifiers: [staticTokenVerifier({ name: 'ci', tokens: { [process.env.CI_KEY!]: { clientId: 'ci', scopes: ['mcp:read'] } } })],
+ *   requiredScopes: ['mcp:read'],
+ * });
+ * app.use(auth);
+ * app.post('/mcp', requireScopes('mcp:write'), handler);
+ */
+export function multiAuth(options: MultiAuthOptions): MultiAuth {
+  const config = resolveConfig(options);
+  const { sources, requiredScopes, timeoutMs, maxTokenLength, onDecision } = config;
+  // Sources that decide on more than the token: keyed by the token, their answers could be
+  // served to another request that carries the same token without the rest.
+  const uncacheable = new Set(sources.filter((s) => s.verifier.cacheable === false).map((s) => s.name));
+  const cache = config.cache === false ? undefined : new ResultCache(config.cache);
+  const challenge: ChallengeContext = Object.freeze({
+    resourceMetadataUrl: config.resourceMetadataUrl,
+    scopes: requiredScopes,
+  });
+  const noop: RequestHandler = (_req, _res, next) => next();
+  const routes: RequestHandler = config.primary ? config.primary.routes({ requiredScopes: [...requiredScopes] }) : noop;
+
+  const report = (decision: Decision): void => {
+    if (!onDecision) return;
+    try {
+      onDecision(decision);
+    } catch (error) {
+      // An observer must never change the answer.
+      process.emitWarning(`express-multiauth: onDecision threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
+  const missingScope = (info: MultiAuthInfo): boolean => {
+    for (const scope of requiredScopes) if (!info.scopes.includes(scope)) return true;
+    return false;
+  };
+
+  type Answer = { info?: MultiAuthInfo; error?: MultiAuthError; decision: Decision };
+
+  const newDecision = (token: InspectedToken): Decision => {
+    const decision: Decision = { outcome: 'rejected', status: 401, attempts: [], cached: false };
+    if (onDecision) decision.tokenId = tokenId(token);
+    return decision;
+  };
+
+  /** An accepted token's answer: 200, or 403 when it lacks a required scope. */
+  const conclude = (info: MultiAuthInfo, decision: Decision): Answer => {
+    decision.source = info.source;
+    decision.clientId = info.clientId;
+    if (missingScope(info)) {
+      decision.outcome = 'insufficient_scope';
+      decision.status = 403;
+      return { error: new InsufficientScopeError(requiredScopes, LACKS_SCOPE), decision };
+    }
+    decision.outcome = 'accepted';
+    decision.status = 200;
+    return { info, decision };
+  };
+
+  /**
+   * The answer the cache holds for a token, synchronously, or `undefined` when the chain must
+   * decide. A token over `maxTokenLength` is never cached, so it is not even hashed here.
+   */
+  const fromCache = (token: InspectedToken, now: number): Answer | undefined => {
+    if (!cache || token.raw.length > maxTokenLength) return undefined;
+    const cached = cache.get(token, now);
+    if (cached === undefined) return undefined;
+    const decision = newDecision(token);
+    decision.cached = true;
+    if (cached === 'rejected') {
+      decision.reason = 'rejected recently';
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    return conclude(cached, decision);
+  };
+
+  /** Decides a token the cache does not know, by the chain; the same for HTTP and `verify()`. */
+  const fromChain = async (token: InspectedToken, req: IncomingMessage | undefined, now: number): Promise<Answer> => {
+    const decision = newDecision(token);
+    if (token.raw.length > maxTokenLength) {
+      decision.reason = `token longer than ${maxTokenLength} characters`;
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    const result = await runChain(sources, token, req, timeoutMs);
+    decision.attempts = result.attempts;
+    if (result.outcome !== 'accepted') {
+      if (result.outcome === 'failed') {
+        decision.outcome = 'failed';
+        decision.status = 503;
+        return { error: new TemporarilyUnavailableError(UNAVAILABLE), decision };
+      }
+      // Remembered only when some source was asked: a token every source refused on its
+      // synchronous "not mine" check costs as little to refuse again, and a flood of such
+      // tokens must not push out the rejections worth remembering.
+      if (result.asked && !result.attempts.some((a) => uncacheable.has(a.source))) cache?.setRejected(token);
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    if (!uncacheable.has(result.info.source)) cache?.setAccepted(token, result.info, now);
+    return conclude(result.info, decision);
+  };
+
+  const refuseRequest = (res: Response, error: InvalidRequestError): void => {
+    report({ outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message });
+    sendError(res, error, challenge);
+  };
+
+  const bearer: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+    let raw: string | undefined;
+    try {
+      raw = takeBearerCredentials(req);
+    } catch (error) {
+      refuseRequest(res, error as InvalidRequestError);
+      return;
+    }
+    if (raw === undefined) {
+      if (!config.authRequired) {
+        report({ outcome: 'anonymous', status: 200, attempts: [], cached: false });
+        setChallengeContext(req, challenge);
+        next();
+        return;
+      }
+      report({ outcome: 'no_credentials', status: 401, attempts: [], cached: false });
+      sendNoCredentials(res, challenge);
+      return;
+    }
+    const finish = ({ info, error, decision }: Answer): void => {
+      report(decision);
+      if (error) {
+        sendError(res, error, challenge);
+        return;
+      }
+      setAuth(req, info as MultiAuthInfo, challenge);
+      next();
+    };
+    const token = inspectToken(raw);
+    const now = Date.now();
+    // A cached token is answered at once. It is the same string (by SHA-256) as one that passed
+    // every check below when it was cached, so those checks are left to tokens the cache does
+    // not know.
+    const cached = fromCache(token, now);
+    if (cached) {
+      finish(cached);
+      return;
+    }
+    try {
+      assertB64Token(raw);
+    } catch (error) {
+      refuseRequest(res, error as InvalidRequestError);
+      return;
+    }
+    fromChain(token, req, now).then(finish, next);
+  };
+
+  const verify = async (raw: string): Promise<MultiAuthInfo> => {
+    if (typeof raw !== 'string') throw new TypeError('verify(token): token must be a string');
+    if (raw === '' || !isB64Token(raw)) {
+      const error = new InvalidRequestError('The token must be a non-empty RFC 6750 b64token');
+      error.decision = { outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message };
+      report(error.decision);
+      throw error;
+    }
+    const token = inspectToken(raw);
+    const now = Date.now();
+    const { info, error, decision } = fromCache(token, now) ?? (await fromChain(token, undefined, now));
+    report(decision);
+    if (error) {
+      error.decision = decision;
+      throw error;
+    }
+    return info as MultiAuthInfo;
+  };
+
+  // The primary's routes first, then the bearer check. A routes handler that calls
+  // `next('route')` or `next('router')` has not answered the request: it still gets the check.
+  const primary = config.primary;
+  const entry: RequestHandler = primary
+    ? (req: Request, res: Response, next: NextFunction) =>
+        routes(req, res, (error?: unknown) =>
+          error !== undefined && error !== null && error !== 'route' && error !== 'router' ? next(error) : bearer(req, res, next),
+        )
+    : bearer;
+
+  const router = Router();
+  router.use(entry);
+  // Express's router dispatch (path matching, `req.baseUrl`/`req.next` bookkeeping, restoring
+  // them on the way out) costs several µs per request, a visible share of a cache hit. While
+  // `entry` is the router's only layer, mounted at '/', that dispatch cannot change anything
+  // `entry` sees, so the router calls it directly. Layers a user adds later (`auth.use(...)`)
+  // turn the full dispatch back on.
+  const dispatching = router as unknown as Dispatching;
+  const onlyLayer = dispatching.stack[0];
+  const dispatch = dispatching.handle;
+  dispatching.handle = function handle(this: Dispatching, req, res, next) {
+    if (this.stack.length !== 1 || this.stack[0] !== onlyLayer) {
+      dispatch.call(this, req, res, next);
+      return;
+    }
+    try {
+      entry(req, res, next);
+    } catch (error) {
+      // As the router would: a synchronous throw becomes next(error).
+      next(error);
+    }
+  };
+  return Object.defineProperties(router, {
+    bearer: { value: bearer, enumerable: true },
+    routes: { value: routes, enumerable: true },
+    requiredScopes: { value: requiredScopes, enumerable: true },
+    resourceMetadataUrl: { value: config.resourceMetadataUrl, enumerable: true },
+    sourceNames: { value: Object.freeze(sources.map((s) => s.name)), enumerable: true },
+    verify: { value: verify, enumerable: true },
+  }) as MultiAuth;
+}
+

@@ -1,0 +1,111 @@
+import { LRUCache } from 'lru-cache';
+import { freezeDeep } from '../core/claims';
+import type { InspectedToken, MultiAuthInfo } from '../core/types';
+
+/** Settings of the verified-result cache (`multiAuth({ cache })`). */
+export interface CacheOptions {
+  /** Most accepted tokens remembered. Default 10,000. */
+  max?: number;
+  /**
+   * Longest an acceptance is reused, in ms, whatever the token's `exp`. Default 60,000. This
+   * bounds how long a revoked token or a withdrawn key keeps working *on top of* the source's
+   * own cache: with `introspectionVerifier`'s 30 s default the bound is 90 s, the sum.
+   */
+  ttlMs?: number;
+  /** Most rejected tokens remembered. Default 10,000; 0 turns negative caching off. */
+  negativeMax?: number;
+  /** How long a rejection is reused, in ms. Default 5,000. */
+  negativeTtlMs?: number;
+}
+
+type CachedInfo = Omit<MultiAuthInfo, 'token'>;
+
+function cloneDeepFrozen<T>(value: T): T {
+  let copy: T;
+  try {
+    copy = structuredClone(value);
+  } catch {
+    // Values a custom source built with functions or class instances: one level deep, at least.
+    copy = Array.isArray(value) ? ([...value] as T) : ({ ...value } as T);
+  }
+  return freezeDeep(copy);
+}
+
+/**
+ * What the cache keeps: a deep copy, frozen, that shares nothing with the `req.auth` a handler
+ * got (a handler may add a scope or a note to its own `req.auth`; that must never reach the
+ * next request with the same token). Cloning happens once per entry, not per hit.
+ */
+function entryOf(info: CachedInfo): CachedInfo {
+  const entry: CachedInfo = { ...info, scopes: cloneDeepFrozen(info.scopes), extra: cloneDeepFrozen(info.extra) };
+  if (info.payload !== undefined) entry.payload = cloneDeepFrozen(info.payload);
+  if (info.header !== undefined) entry.header = cloneDeepFrozen(info.header);
+  return Object.freeze(entry);
+}
+
+/**
+ * A hit's `req.auth`: its own top-level objects, so a handler can change them as it could on the
+ * first request; nested claim values stay the frozen shared ones (cheap, and unchangeable).
+ */
+function requestCopy(entry: CachedInfo, token: string): MultiAuthInfo {
+  const info: MultiAuthInfo = { ...entry, token, scopes: [...entry.scopes], extra: { ...entry.extra } };
+  if (entry.payload !== undefined) info.payload = { ...entry.payload };
+  if (entry.header !== undefined) info.header = { ...entry.header };
+  if (entry.resource !== undefined) info.resource = new URL(entry.resource.href);
+  return info;
+}
+
+/**
+ * Remembers what the chain decided for a token, keyed by the token's SHA-256 (never the token),
+ * so a token seen again costs a hash and a lookup instead of a signature check or an
+ * introspection call. An acceptance never outlives the token's `expiresAt`; failures
+ * (503s) are never remembered.
+ */
+export class ResultCache {
+  private readonly accepted: LRUCache<string, CachedInfo>;
+  private readonly rejected: LRUCache<string, true> | undefined;
+  private readonly ttlMs: number;
+
+  constructor(options: CacheOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.accepted = new LRUCache({ max: options.max ?? 10_000, ttl: this.ttlMs });
+    const negativeMax = options.negativeMax ?? 10_000;
+    this.rejected =
+      negativeMax > 0 ? new LRUCache({ max: negativeMax, ttl: options.negativeTtlMs ?? 5_000 }) : undefined;
+  }
+
+  private static key(token: InspectedToken): string {
+    return token.digestKey;
+  }
+
+  /** The cached acceptance (with the token put back), `'rejected'`, or `undefined` when unknown. */
+  get(token: InspectedToken, nowMs: number): MultiAuthInfo | 'rejected' | undefined {
+    const key = ResultCache.key(token);
+    const hit = this.accepted.get(key);
+    if (hit) {
+      if (hit.expiresAt !== undefined && hit.expiresAt * 1000 <= nowMs) {
+        this.accepted.delete(key);
+        return undefined;
+      }
+      return requestCopy(hit, token.raw);
+    }
+    return this.rejected?.get(key) ? 'rejected' : undefined;
+  }
+
+  setAccepted(token: InspectedToken, info: MultiAuthInfo, nowMs: number): void {
+    let ttl = this.ttlMs;
+    if (info.expiresAt !== undefined) ttl = Math.min(ttl, info.expiresAt * 1000 - nowMs);
+    if (ttl <= 0) return;
+    const { token: _raw, ...rest } = info;
+    this.accepted.set(ResultCache.key(token), entryOf(rest), { ttl });
+  }
+
+  setRejected(token: InspectedToken): void {
+    this.rejected?.set(ResultCache.key(token), true);
+  }
+
+  /** Entries held, accepted and rejected. */
+  get size(): { accepted: number; rejected: number } {
+    return { accepted: this.accepted.size, rejected: this.rejected?.size ?? 0 };
+  }
+}

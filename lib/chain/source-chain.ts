@@ -1,0 +1,216 @@
+import type { IncomingMessage } from 'node:http';
+import { notMine } from '../core/types';
+import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
+
+/** A source with the name the chain reports it under. */
+export interface NamedSource {
+  readonly name: string;
+  readonly verifier: TokenVerifier;
+}
+
+/** What the chain concluded for one token. */
+export type ChainResult =
+  | { outcome: 'accepted'; info: MultiAuthInfo; attempts: Attempt[] }
+  | {
+      outcome: 'rejected' | 'failed';
+      attempts: Attempt[];
+      /** Whether any source was asked at all (rather than refusing on its synchronous "not mine" check). */
+      asked: boolean;
+    };
+
+class SourceTimeout extends Error {}
+
+function errorCode(error: unknown): unknown {
+  if (error === null || typeof error !== 'object') return undefined;
+  const e = error as { code?: unknown; errorCode?: unknown };
+  // Ours and express-oauth2-jwt-bearer's use `code`; the MCP SDK's OAuthError uses `errorCode`.
+  return typeof e.code === 'string' ? e.code : e.errorCode;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return `non-error thrown: ${typeof error}`;
+}
+
+/**
+ * Sorts a thrown error into the three outcomes of API.md: `invalid_token` rejects;
+ * "temporarily unavailable" (and our timeout) fails; anything else is a bug or an
+ * unexpected answer of that source, which must not turn into a 503 (the MCP SDK's demo
+ * providers throw a plain Error for unknown tokens).
+ */
+function classify(error: unknown): AttemptOutcome {
+  if (error instanceof SourceTimeout) return 'failed';
+  const code = errorCode(error);
+  if (code === 'invalid_token') return 'rejected';
+  if (code === 'temporarily_unavailable') return 'failed';
+  return 'errored';
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((s) => typeof s === 'string');
+}
+
+/**
+ * Checks what a source returned and builds `req.auth` from it. A malformed answer is the
+ * source's bug: it must never become an acceptance.
+ */
+function toMultiAuthInfo(
+  result: AuthInfo & Partial<MultiAuthInfo>,
+  token: string,
+  source: string,
+): MultiAuthInfo | string {
+  if (typeof result !== 'object') return 'the source returned a non-object';
+  if (typeof result.clientId !== 'string') return 'the source returned AuthInfo without a string clientId';
+  if (!isStringArray(result.scopes)) return 'the source returned AuthInfo whose scopes are not an array of strings';
+  const { expiresAt } = result;
+  if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
+    return 'the source returned AuthInfo whose expiresAt is not a number of seconds';
+  }
+  if (result.resource !== undefined && !(result.resource instanceof URL)) {
+    return 'the source returned AuthInfo whose resource is not a URL';
+  }
+  const extra = result.extra !== null && typeof result.extra === 'object' ? result.extra : undefined;
+  const info: MultiAuthInfo = {
+    token,
+    clientId: result.clientId,
+    scopes: [...result.scopes],
+    source,
+    extra: { ...extra, source },
+  };
+  if (expiresAt !== undefined) info.expiresAt = expiresAt;
+  if (result.resource !== undefined) info.resource = result.resource;
+  if (typeof result.subject === 'string') info.subject = result.subject;
+  if (result.payload !== null && typeof result.payload === 'object') info.payload = result.payload;
+  if (result.header !== null && typeof result.header === 'object') info.header = result.header;
+  return info;
+}
+
+/**
+ * Keeps the token out of what a source put in its message, however short the token: a short
+ * API key is a secret all the same. (Our own fixed reasons never contain it and are not touched.)
+ */
+function redact(reason: string, token: string): string {
+  return token === '' || !reason.includes(token) ? reason : reason.split(token).join('[token]');
+}
+
+/**
+ * The context one source gets for one token. Its `signal` (an AbortController, which is costly to
+ * make) is created only if the source asks for it: most sources refuse a foreign token before
+ * they would pass a signal to anything.
+ */
+class AttemptContext implements VerifyContext {
+  private controller: AbortController | undefined;
+  private timedOut = false;
+
+  constructor(
+    readonly token: InspectedToken,
+    readonly req: IncomingMessage | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.timedOut) this.controller.abort(new SourceTimeout());
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    this.timedOut = true;
+    this.controller?.abort(new SourceTimeout());
+  }
+}
+
+const resolved = Promise.resolve();
+const NOT_RECOGNISED = 'the source did not recognise the token';
+
+/**
+ * The source's answer, or a SourceTimeout after `timeoutMs`. One promise: the timer is armed a
+ * microtask later, and only if the source has not answered by then (a foreign token refused on
+ * sight needs none). A resolved promise queues that check, not queueMicrotask, which costs an
+ * async resource per call in Node.
+ */
+function withinTime<T>(pending: Promise<T>, timeoutMs: number, onTimeout: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    pending.then(
+      (value) => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+    resolved.then(() => {
+      if (settled) return;
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(new SourceTimeout());
+      }, timeoutMs);
+    });
+  });
+}
+
+async function runOne(
+  source: NamedSource,
+  token: InspectedToken,
+  req: IncomingMessage | undefined,
+  timeoutMs: number,
+): Promise<{ attempt: Attempt; info?: MultiAuthInfo }> {
+  const started = performance.now();
+  const context = new AttemptContext(token, req);
+  const attempt = (outcome: AttemptOutcome, reason?: string): Attempt => {
+    const a: Attempt = { source: source.name, outcome, durationMs: performance.now() - started };
+    if (reason !== undefined) a.reason = reason;
+    return a;
+  };
+  try {
+    const pending = Promise.resolve(source.verifier.verifyAccessToken(token.raw, context));
+    const result = await withinTime(pending, timeoutMs, () => context.abort());
+    if (result === null || result === undefined) return { attempt: attempt('rejected', NOT_RECOGNISED) };
+    const info = toMultiAuthInfo(result as AuthInfo & Partial<MultiAuthInfo>, token.raw, source.name);
+    if (typeof info === 'string') return { attempt: attempt('errored', info) };
+    if (info.expiresAt !== undefined && info.expiresAt * 1000 <= Date.now()) {
+      return { attempt: attempt('rejected', 'the token has expired') };
+    }
+    return { attempt: attempt('accepted'), info };
+  } catch (error) {
+    const outcome = classify(error);
+    const reason = error instanceof SourceTimeout ? `no answer within ${timeoutMs} ms` : redact(messageOf(error), token.raw);
+    return { attempt: attempt(outcome, reason) };
+  }
+}
+
+/**
+ * Asks each source in order; the first acceptance wins. Rejections, failures and errors of
+ * one source never stop the chain. The result is `failed` only when nothing accepted and at
+ * least one source could not decide, so that an outage reads as 503 rather than as a
+ * refusal the client would act on.
+ */
+export async function runChain(
+  sources: readonly NamedSource[],
+  token: InspectedToken,
+  req: IncomingMessage | undefined,
+  timeoutMs: number,
+): Promise<ChainResult> {
+  const attempts: Attempt[] = [];
+  let failed = false;
+  let asked = false;
+  for (const source of sources) {
+    if (source.verifier[notMine]?.(token)) {
+      attempts.push({ source: source.name, outcome: 'rejected', reason: NOT_RECOGNISED, durationMs: 0 });
+      continue;
+    }
+    asked = true;
+    const { attempt, info } = await runOne(source, token, req, timeoutMs);
+    attempts.push(attempt);
+    if (info) return { outcome: 'accepted', info, attempts };
+    if (attempt.outcome === 'failed') failed = true;
+  }
+  return { outcome: failed ? 'failed' : 'rejected', attempts, asked };
+}

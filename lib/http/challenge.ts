@@ -1,0 +1,131 @@
+import type { ServerResponse } from 'node:http';
+import type { MultiAuthError } from '../core/errors';
+
+/** What every challenge may carry besides the error itself. */
+export interface ChallengeContext {
+  /** Absolute URL of the RFC 9728 protected-resource metadata. */
+  resourceMetadataUrl?: string | undefined;
+  /** Scopes to advertise in `scope=` (the scopes the resource requires). */
+  scopes?: readonly string[] | undefined;
+}
+
+/** Seconds a client is asked to wait after a 503. */
+const RETRY_AFTER_SECONDS = '5';
+
+/**
+ * Makes a value safe inside a quoted-string. RFC 6749 §5.2 limits `error_description` to
+ * %x20-21 / %x23-5B / %x5D-7E, so quotes, backslashes, control characters (CR/LF: header
+ * injection) and non-ASCII are replaced rather than escaped: nothing a client sent can
+ * change the header's structure.
+ */
+export function quoteSafe(value: string): string {
+  return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
+}
+
+/** `scope=` takes space-separated scope tokens (%x21 / %x23-5B / %x5D-7E). */
+function scopeValue(scopes: readonly string[]): string {
+  return scopes.map((s) => s.replace(/[^\x21\x23-\x5B\x5D-\x7E]/g, '')).filter(Boolean).join(' ');
+}
+
+/**
+ * Builds an RFC 6750 `WWW-Authenticate` value. With no `error` it is the bare challenge for a
+ * request that carried no credentials (RFC 6750 §3.1: no error code then). `scope=` comes from
+ * `error.scopes`, else `context.scopes`. Values are sanitised, not escaped, so nothing a client
+ * sent can inject a header.
+ *
+ * @example
+ * res.status(403).set('WWW-Authenticate', bearerChallenge(
+ *   { code: 'insufficient_scope', description: 'Needs repo:admin', scopes: ['repo:admin'] },
+ *   { resourceMetadataUrl: auth.resourceMetadataUrl },
+ * ));
+ * // Bearer error="insufficient_scope", error_description="Needs repo:admin", scope="repo:admin",
+ * //   resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+ */
+export function bearerChallenge(
+  error: { code: string; description: string; scopes?: readonly string[] } | undefined,
+  context: ChallengeContext,
+): string {
+  const params: string[] = [];
+  if (error) {
+    params.push(`error="${quoteSafe(error.code)}"`, `error_description="${quoteSafe(error.description)}"`);
+  }
+  const scopes = error?.scopes ?? context.scopes;
+  if (scopes && scopes.length > 0) {
+    const value = scopeValue(scopes);
+    if (value) params.push(`scope="${value}"`);
+  }
+  if (context.resourceMetadataUrl) params.push(`resource_metadata="${quoteSafe(context.resourceMetadataUrl)}"`);
+  return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
+}
+
+/** A response worked out once: challenge header (if any) and the serialised body. */
+interface PreparedAnswer {
+  status: number;
+  challenge: string | undefined;
+  body: string;
+  length: number;
+}
+
+/**
+ * Answers already worked out, per challenge context. A service answers the same few refusals
+ * over and over (a flood of bad tokens is all 401 `invalid_token`), so escaping and serialising
+ * each once is worth a lookup. Keyed weakly by context, since guards build theirs per request,
+ * and bounded per context in case a caller makes messages without end.
+ */
+const prepared = new WeakMap<ChallengeContext, Map<string, PreparedAnswer>>();
+const MAX_PREPARED_PER_CONTEXT = 64;
+
+function prepare(context: ChallengeContext, key: string, make: () => PreparedAnswer): PreparedAnswer {
+  let answers = prepared.get(context);
+  if (!answers) prepared.set(context, (answers = new Map()));
+  let answer = answers.get(key);
+  if (!answer) {
+    answer = make();
+    if (answers.size < MAX_PREPARED_PER_CONTEXT) answers.set(key, answer);
+  }
+  return answer;
+}
+
+function answerOf(status: number, challenge: string | undefined, body: Record<string, string>): PreparedAnswer {
+  const text = JSON.stringify(body);
+  return { status, challenge, body: text, length: Buffer.byteLength(text) };
+}
+
+function send(res: ServerResponse, answer: PreparedAnswer): void {
+  res.statusCode = answer.status;
+  if (answer.challenge !== undefined) res.setHeader('WWW-Authenticate', answer.challenge);
+  else if (answer.status === 503) res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', answer.length);
+  res.end(answer.body);
+}
+
+/** 401 without an error code: the client sent no credentials and should go get a token. */
+export function sendNoCredentials(res: ServerResponse, context: ChallengeContext): void {
+  send(
+    res,
+    prepare(context, '', () =>
+      answerOf(401, bearerChallenge(undefined, context), { error: 'unauthorized', error_description: 'Authentication required' }),
+    ),
+  );
+}
+
+/**
+ * The one place an error becomes a response: status, `WWW-Authenticate` (none for 503,
+ * which is not the client's fault; `Retry-After` instead) and the JSON body.
+ */
+export function sendError(res: ServerResponse, error: MultiAuthError, context: ChallengeContext): void {
+  const { code, status, message, scopes } = error;
+  const key = `${status} ${code} ${message}${scopes ? `\n${scopes.join(' ')}` : ''}`;
+  send(
+    res,
+    prepare(context, key, () =>
+      answerOf(
+        status,
+        status === 503 ? undefined : bearerChallenge({ code, description: message, scopes }, context),
+        { error: code, error_description: quoteSafe(message) },
+      ),
+    ),
+  );
+}

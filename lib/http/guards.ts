@@ -1,0 +1,72 @@
+import type { RequestHandler } from 'express';
+import { sendError, sendNoCredentials } from './challenge';
+import { InsufficientScopeError, MultiAuthConfigError } from '../core/errors';
+import { getAuth, getChallengeContext } from './request-auth';
+import type { MultiAuthInfo } from '../core/types';
+
+type Check = (auth: MultiAuthInfo) => boolean;
+
+function checkNames(names: string[], guard: string, what: string): readonly string[] {
+  if (names.length === 0) throw new MultiAuthConfigError(`${guard}() needs at least one ${what}`);
+  for (const name of names) {
+    if (typeof name !== 'string' || name === '' || /\s/.test(name)) {
+      throw new MultiAuthConfigError(`${guard}(): ${JSON.stringify(name)} is not a valid ${what}`);
+    }
+  }
+  return Object.freeze([...names]);
+}
+
+/**
+ * The shared shape of every guard: 401 with the bearer challenge when `multiAuth` let the
+ * request through without credentials, 403 `insufficient_scope` when the check fails.
+ */
+function guard(check: Check, challengeScopes: readonly string[], description: string): RequestHandler {
+  return (req, res, next) => {
+    const context = getChallengeContext(req);
+    const auth = getAuth(req);
+    if (!auth) {
+      sendNoCredentials(res, { ...context, scopes: challengeScopes.length > 0 ? challengeScopes : context.scopes });
+      return;
+    }
+    if (check(auth)) {
+      next();
+      return;
+    }
+    sendError(res, new InsufficientScopeError(challengeScopes, description), context);
+  };
+}
+
+/**
+ * Lets the request through only when the token carries every one of `scopes`.
+ *
+ * @example
+ * app.post('/mcp', requireScopes('mcp:write'), handler);
+ */
+export function requireScopes(...scopes: string[]): RequestHandler {
+  const needed = checkNames(scopes, 'requireScopes', 'scope');
+  return guard((auth) => needed.every((s) => auth.scopes.includes(s)), needed, 'The access token lacks a scope this route requires');
+}
+
+/**
+ * Lets the request through when the token carries at least one of `scopes`.
+ *
+ * @example
+ * app.get('/repo', requireAnyScope('repo:read', 'repo:admin'), handler);
+ */
+export function requireAnyScope(...scopes: string[]): RequestHandler {
+  const accepted = checkNames(scopes, 'requireAnyScope', 'scope');
+  return guard((auth) => accepted.some((s) => auth.scopes.includes(s)), accepted, 'The access token lacks a scope this route requires');
+}
+
+/**
+ * Lets the request through only when the token was accepted by one of the named sources.
+ * The answer is 403 `insufficient_scope` (RFC 6750 has no closer code); the description
+ * says the kind of token is not accepted here, without naming sources.
+ *
+ * @example
+ * app.post('/admin', requireSource('internal'), handler);
+ */
+export function requireSource(...names: string[]): RequestHandler {
+  const allowed = checkNames(names, 'requireSource', 'source name');
+  return guard((auth) => allowed.includes(auth.source), [], 'This kind of access token is not accepted for this route');
+}

@@ -1,0 +1,54 @@
+import type { IncomingMessage } from 'node:http';
+import type { ChallengeContext } from './challenge';
+import type { MultiAuthInfo } from '../core/types';
+
+/**
+ * Where `multiAuth` leaves its challenge settings on a request, so guards further down answer
+ * with the same `resource_metadata`. A registered symbol, so the ESM and CommonJS builds of
+ * this package agree on it.
+ */
+const CONTEXT = Symbol.for('express-multiauth.context');
+
+type WithContext = IncomingMessage & { [CONTEXT]?: ChallengeContext; auth?: unknown };
+type InfoWithContext = MultiAuthInfo & { [CONTEXT]?: ChallengeContext };
+
+/** For a request let through without a token (`authRequired: false`). */
+export function setChallengeContext(req: IncomingMessage, context: ChallengeContext): void {
+  (req as WithContext)[CONTEXT] = context;
+}
+
+export function getChallengeContext(req: IncomingMessage): ChallengeContext {
+  return (req as WithContext)[CONTEXT] ?? ((req as WithContext).auth as InfoWithContext | undefined)?.[CONTEXT] ?? {};
+}
+
+/**
+ * Sets `req.auth`, with the challenge context on it rather than on `req`: a new property on
+ * every request costs more than one on an object this package has just made. Typed through
+ * `IncomingMessage`, which nobody augments: Express's `Request` may carry the MCP SDK's or
+ * express-oauth2-jwt-bearer's declaration of `auth`, and assigning through it would not compile
+ * in apps that load either.
+ */
+export function setAuth(req: IncomingMessage, info: MultiAuthInfo, context?: ChallengeContext): void {
+  if (context !== undefined) {
+    // On req itself when the object cannot take it (a source returned a frozen AuthInfo).
+    if (Object.isExtensible(info)) (info as InfoWithContext)[CONTEXT] = context;
+    else (req as WithContext)[CONTEXT] = context;
+  }
+  (req as WithContext).auth = info;
+}
+
+/**
+ * `req.auth`, typed, without augmenting Express's `Request`: the MCP SDK and
+ * express-oauth2-jwt-bearer already declare `req.auth` with their own types, and a third
+ * declaration would break apps that import them.
+ *
+ * @example
+ * app.get('/me', (req, res) => {
+ *   const auth = getAuth(req);
+ *   res.json({ client: auth?.clientId, source: auth?.source });
+ * });
+ */
+export function getAuth(req: IncomingMessage): MultiAuthInfo | undefined {
+  const auth = (req as WithContext).auth as MultiAuthInfo | undefined;
+  return auth !== null && typeof auth === 'object' && typeof auth.source === 'string' ? auth : undefined;
+}

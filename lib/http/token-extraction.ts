@@ -1,0 +1,98 @@
+import type { IncomingMessage } from 'node:http';
+import { InvalidRequestError } from '../core/errors';
+
+/** RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Whether `value` is a token RFC 6750 allows in an `Authorization: Bearer` header. */
+export function isB64Token(value: string): boolean {
+  return B64TOKEN.test(value);
+}
+
+type RequestLike = IncomingMessage & { body?: unknown; query?: unknown };
+
+/** Counts `Authorization` headers as sent: Node keeps only the first of duplicates in `req.headers`. */
+function authorizationHeaderCount(req: IncomingMessage): number {
+  const raw = req.rawHeaders;
+  if (!raw) return req.headers.authorization === undefined ? 0 : 1;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 13 && name.toLowerCase() === 'authorization') count++;
+  }
+  return count;
+}
+
+function hasQueryToken(req: IncomingMessage): boolean {
+  const url = req.url;
+  if (!url) return false;
+  const q = url.indexOf('?');
+  if (q < 0 || url.indexOf('access_token', q) < 0) return false;
+  return new URLSearchParams(url.slice(q + 1)).has('access_token');
+}
+
+function hasBodyToken(req: RequestLike): boolean {
+  const body = req.body;
+  return body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && 'access_token' in body;
+}
+
+/**
+ * Takes the bearer token out of a request, the one way this package accepts it: the
+ * `Authorization: Bearer` header (RFC 6750 §2.1).
+ *
+ * Returns `undefined` when the request carries no bearer credentials (no header, or
+ * another scheme). Throws `InvalidRequestError` (400) for credentials in a form RFC 6750
+ * forbids or this package refuses: a malformed header, several `Authorization` headers,
+ * or `access_token` in the query string or an already-parsed body (URIs and bodies end up
+ * in logs, caches and Referer headers).
+ *
+ * @example
+ * // Authenticating a WebSocket upgrade, where no Express middleware runs.
+ * server.on('upgrade', async (req, socket) => {
+ *   try {
+ *     const token = extractBearerToken(req);          // undefined: no Bearer credentials
+ *     if (token === undefined) return socket.destroy();
+ *     const info = await auth.verify(token);          // rejects with a MultiAuthError
+ *     // ...accept the upgrade for info.clientId
+ *   } catch {
+ *     socket.destroy();
+ *   }
+ * });
+ */
+export function extractBearerToken(req: IncomingMessage): string | undefined {
+  const token = takeBearerCredentials(req);
+  if (token !== undefined) assertB64Token(token);
+  return token;
+}
+
+/**
+ * Everything `extractBearerToken` checks except the token's characters: `multiAuth` looks a
+ * token up in its cache first, and a token found there passed that check when it was cached
+ * (the key is its SHA-256), so only a miss pays the scan over the whole token.
+ */
+export function takeBearerCredentials(req: IncomingMessage): string | undefined {
+  if (hasQueryToken(req)) {
+    throw new InvalidRequestError('Access tokens are accepted only in the Authorization header, not in the query string');
+  }
+  if (hasBodyToken(req as RequestLike)) {
+    throw new InvalidRequestError('Access tokens are accepted only in the Authorization header, not in the request body');
+  }
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  if (authorizationHeaderCount(req) > 1) {
+    throw new InvalidRequestError('The request has more than one Authorization header');
+  }
+  const space = header.indexOf(' ');
+  const scheme = space < 0 ? header : header.slice(0, space);
+  if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') return undefined;
+  const token = space < 0 ? '' : header.slice(space + 1).replace(/^ +/, '');
+  if (token === '') throw new InvalidRequestError('The Bearer credentials are empty');
+  return token;
+}
+
+/** Throws the 400 `extractBearerToken` gives for credentials that are not one RFC 6750 b64token. */
+export function assertB64Token(token: string): void {
+  if (!isB64Token(token)) {
+    throw new InvalidRequestError('The Bearer credentials must be a single token of RFC 6750 b64token characters');
+  }
+}

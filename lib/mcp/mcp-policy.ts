@@ -1,0 +1,344 @@
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler } from 'express';
+import { sendError, sendNoCredentials } from '../http/challenge';
+import { InsufficientScopeError, InvalidRequestError, MultiAuthConfigError } from '../core/errors';
+import type { MultiAuth } from '../chain/multi-auth';
+import { getAuth, getChallengeContext } from '../http/request-auth';
+import type { MultiAuthInfo } from '../core/types';
+
+/**
+ * Who may make one kind of MCP request. Every key given must hold. A rule with no keys only
+ * asks for an accepted token (useful with `default: 'deny'`).
+ */
+export interface McpRule {
+  /** Scopes the token must all carry. */
+  scopes?: readonly string[];
+  /**
+   * The token must carry at least one of these. A refusal asks for the first one, so list the
+   * least privileged first.
+   */
+  anyScopes?: readonly string[];
+  /** Names of the `multiAuth` sources whose tokens may make the request. */
+  sources?: readonly string[];
+}
+
+/** What `mcpPolicy` enforces. */
+export interface McpPolicyRules {
+  /** JSON-RPC method -> rule, for any request method (`tools/list`, `resources/read`, `tools/call`, ...). */
+  methods?: Readonly<Record<string, McpRule>>;
+  /** Tool name -> rule, for `tools/call` requests by `params.name`. */
+  tools?: Readonly<Record<string, McpRule>>;
+  /**
+   * What happens to a request that matches no method rule and no tool rule. Default `'allow'`.
+   * `initialize`, `ping` and `notifications/*` always pass, whatever this says.
+   */
+  default?: 'allow' | 'deny';
+}
+
+/** Options of `mcpPolicy()` (its second argument). */
+export interface McpPolicyOptions {
+  /**
+   * The `multiAuth` in front of the policy. When given, a rule naming a source it does not
+   * have is refused at construction, so a typo cannot silently lock a source out.
+   */
+  auth?: Pick<MultiAuth, 'sourceNames'>;
+}
+
+interface CompiledRule {
+  readonly scopes: readonly string[];
+  readonly anyScopes: readonly string[];
+  readonly sources: readonly string[] | undefined;
+}
+
+interface CompiledPolicy {
+  readonly methods: ReadonlyMap<string, CompiledRule>;
+  readonly tools: ReadonlyMap<string, CompiledRule>;
+  readonly deny: boolean;
+}
+
+/** One JSON-RPC request as the policy sees it. */
+interface RequestCall {
+  method: string;
+  /** `params.name` of a `tools/call`, when it is a string. */
+  tool?: string;
+}
+
+/**
+ * How a whole body is answered, worst first: `denied` (the policy refuses it for every token),
+ * `unauthenticated` (rules apply and there is no token), `source` (wrong kind of token),
+ * `scope` (a token with more scope would do), `pass`.
+ */
+type Verdict =
+  | { outcome: 'pass' }
+  | { outcome: 'denied' | 'unauthenticated' | 'source' | 'scope'; scopes: string[] };
+
+/**
+ * Where a policy leaves itself on a request it let through, so `allowedTools(req)` finds it.
+ * A registered symbol, so the ESM and CommonJS builds of this package agree on it.
+ */
+const POLICIES = Symbol.for('express-multiauth.mcp-policy');
+
+type WithPolicies = IncomingMessage & { [POLICIES]?: CompiledPolicy[] };
+
+/** What a client needs to connect and keep a connection alive: never subject to rules. */
+const ALWAYS_ALLOWED = new Set(['initialize', 'ping']);
+
+const RULE_KEYS = new Set(['scopes', 'anyScopes', 'sources']);
+const RULES_KEYS = new Set(['methods', 'tools', 'default']);
+const OPTION_KEYS = new Set(['auth']);
+
+const LACKS_SCOPE = 'The access token lacks a scope this request requires';
+const WRONG_KIND = 'This kind of access token is not accepted for this request';
+const NOT_ALLOWED = 'This request is not allowed';
+const NOT_JSON = 'An MCP request body must be JSON (Content-Type: application/json)';
+
+function fail(message: string): never {
+  throw new MultiAuthConfigError(`mcpPolicy: ${message}`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function checkKeys(value: Record<string, unknown>, allowed: Set<string>, where: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.has(key)) fail(`${where}: unknown key ${JSON.stringify(key)} (expected ${[...allowed].join(', ')})`);
+  }
+}
+
+function checkList(value: unknown, where: string, what: string): readonly string[] {
+  if (!Array.isArray(value)) fail(`${where} must be an array of ${what}s`);
+  if (value.length === 0) fail(`${where} is empty; omit it or give at least one ${what}`);
+  for (const entry of value) {
+    if (typeof entry !== 'string' || entry === '' || /\s/.test(entry)) {
+      fail(`${where}: ${JSON.stringify(entry)} is not a valid ${what}`);
+    }
+  }
+  return Object.freeze([...new Set(value as string[])]);
+}
+
+function compileRule(value: unknown, where: string, sourceNames: readonly string[] | undefined): CompiledRule {
+  if (!isPlainObject(value)) fail(`${where} must be an object { scopes?, anyScopes?, sources? }`);
+  checkKeys(value, RULE_KEYS, where);
+  const scopes = value.scopes === undefined ? [] : checkList(value.scopes, `${where}.scopes`, 'scope');
+  const anyScopes = value.anyScopes === undefined ? [] : checkList(value.anyScopes, `${where}.anyScopes`, 'scope');
+  const sources = value.sources === undefined ? undefined : checkList(value.sources, `${where}.sources`, 'source name');
+  if (sources && sourceNames) {
+    for (const source of sources) {
+      if (!sourceNames.includes(source)) {
+        fail(`${where}.sources names ${JSON.stringify(source)}, which is not a source of this multiAuth (${sourceNames.join(', ')})`);
+      }
+    }
+  }
+  return Object.freeze({ scopes, anyScopes, sources });
+}
+
+function compileTable(
+  value: unknown,
+  where: string,
+  sourceNames: readonly string[] | undefined,
+  checkName: (name: string) => void,
+): ReadonlyMap<string, CompiledRule> {
+  const table = new Map<string, CompiledRule>();
+  if (value === undefined) return table;
+  if (!isPlainObject(value)) fail(`${where} must be an object of name -> rule`);
+  for (const [name, rule] of Object.entries(value)) {
+    checkName(name);
+    table.set(name, compileRule(rule, `${where}[${JSON.stringify(name)}]`, sourceNames));
+  }
+  return table;
+}
+
+function compilePolicy(rules: McpPolicyRules, options: McpPolicyOptions): CompiledPolicy {
+  if (!isPlainObject(rules)) fail('rules must be an object { methods?, tools?, default? }');
+  checkKeys(rules, RULES_KEYS, 'rules');
+  if (!isPlainObject(options)) fail('options must be an object { auth? }');
+  checkKeys(options, OPTION_KEYS, 'options');
+  let sourceNames: readonly string[] | undefined;
+  if (options.auth !== undefined) {
+    const names = (options.auth as { sourceNames?: unknown } | null)?.sourceNames;
+    if (!Array.isArray(names)) fail('options.auth must be the multiAuth instance (it has no sourceNames)');
+    sourceNames = names as string[];
+  }
+  const deny = rules.default === 'deny';
+  if (rules.default !== undefined && rules.default !== 'allow' && !deny) {
+    fail(`default must be 'allow' or 'deny', not ${JSON.stringify(rules.default)}`);
+  }
+  const methods = compileTable(rules.methods, 'methods', sourceNames, (name) => {
+    if (name === '' || /\s/.test(name)) fail(`methods: ${JSON.stringify(name)} is not a JSON-RPC method name`);
+    // A rule here would never apply; refusing it beats letting someone believe it does.
+    if (ALWAYS_ALLOWED.has(name) || name.startsWith('notifications/')) {
+      fail(`methods: ${JSON.stringify(name)} always passes (clients need it to connect); it cannot carry a rule`);
+    }
+  });
+  const tools = compileTable(rules.tools, 'tools', sourceNames, (name) => {
+    if (name === '') fail('tools: a tool name cannot be empty');
+  });
+  return Object.freeze({ methods, tools, deny });
+}
+
+/**
+ * The requests in a parsed body. Anything with a string `method` and an `id` counts as a
+ * request whatever else it carries (a stricter reading than the transport's, so nothing the
+ * transport would run escapes the policy). Notifications, responses and values that are not
+ * JSON-RPC at all are not requests: the transport ignores or rejects them on its own.
+ */
+function requestsIn(body: unknown): RequestCall[] {
+  const calls: RequestCall[] = [];
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) continue;
+    const { method, params } = message as { method?: unknown; params?: unknown };
+    if (typeof method !== 'string' || !('id' in message)) continue;
+    if (ALWAYS_ALLOWED.has(method) || method.startsWith('notifications/')) continue;
+    const call: RequestCall = { method };
+    if (method === 'tools/call' && params !== null && typeof params === 'object') {
+      const name = (params as { name?: unknown }).name;
+      if (typeof name === 'string') call.tool = name;
+    }
+    calls.push(call);
+  }
+  return calls;
+}
+
+/** The pure decision: no Express, no HTTP. `baseScopes` are the scopes `multiAuth` requires of every token. */
+function judge(policy: CompiledPolicy, auth: MultiAuthInfo | undefined, calls: RequestCall[], baseScopes: readonly string[]): Verdict {
+  const needed = new Set(baseScopes);
+  let denied = false;
+  let ruled = false;
+  let wrongSource = false;
+  let lacksScope = false;
+  for (const call of calls) {
+    const rules: CompiledRule[] = [];
+    const methodRule = policy.methods.get(call.method);
+    if (methodRule) rules.push(methodRule);
+    const toolRule = call.tool === undefined ? undefined : policy.tools.get(call.tool);
+    if (toolRule) rules.push(toolRule);
+    if (rules.length === 0) {
+      if (policy.deny) denied = true;
+      continue;
+    }
+    ruled = true;
+    for (const rule of rules) {
+      for (const scope of rule.scopes) {
+        needed.add(scope);
+        if (!auth?.scopes.includes(scope)) lacksScope = true;
+      }
+      if (rule.anyScopes.length > 0) {
+        const held = rule.anyScopes.find((scope) => auth?.scopes.includes(scope));
+        // Name the alternative the token already uses, else the first (least privileged) one:
+        // a client that asks for exactly `scope=` must end up with a token that can do this.
+        needed.add(held ?? rule.anyScopes[0]);
+        if (held === undefined) lacksScope = true;
+      }
+      if (rule.sources && !(auth && rule.sources.includes(auth.source))) wrongSource = true;
+    }
+  }
+  const scopes = [...needed];
+  if (denied) return { outcome: 'denied', scopes: [] };
+  if (ruled && !auth) return { outcome: 'unauthenticated', scopes };
+  if (wrongSource) return { outcome: 'source', scopes: [] };
+  if (lacksScope) return { outcome: 'scope', scopes };
+  return { outcome: 'pass' };
+}
+
+/**
+ * Which MCP requests a token may make: "machine tokens may list tools but not call them",
+ * "`delete_repo` needs `repo:admin`". Express middleware for the MCP endpoint, after
+ * `express.json()` and `multiAuth`, before the MCP transport. It reads the parsed JSON-RPC body
+ * (one message or a batch) and checks every request in it:
+ *
+ * - a method rule applies to requests with that `method`; a tool rule to `tools/call` with that
+ *   `params.name`; a `tools/call` with both must satisfy both;
+ * - a request matching no rule follows `default` (`'allow'` unless told otherwise);
+ * - `initialize`, `ping`, notifications and responses always pass, so clients can connect.
+ *
+ * One refused request refuses the whole body: 403 `insufficient_scope` with `scope=` naming the
+ * scopes the request needs (the MCP step-up challenge), or, for a source rule or `default:
+ * 'deny'`, no `scope=` and a description that never names sources. A request without a token
+ * that a rule applies to gets the 401 challenge. A body that is not JSON-RPC is passed on for
+ * the transport to reject. A body the policy cannot read is never passed on: a non-JSON body
+ * gets 400 `invalid_request`, and a JSON body with `req.body` undefined (no `express.json()`)
+ * goes to `next()` as a `MultiAuthConfigError`, i.e. a 500 the operator will see.
+ *
+ * The transport must be given `req.body` (`transport.handleRequest(req, res, req.body)`): that is
+ * the body the policy checked.
+ *
+ * @example
+ * const auth = multiAuth({ primary, verifiers: [machineKeys] });
+ * app.use(express.json(), auth);
+ * app.post('/mcp', mcpPolicy({
+ *   methods: { 'tools/call': { sources: ['primary'] } },     // machine keys may list, not call
+ *   tools: { delete_repo: { scopes: ['repo:admin'] } },
+ * }, { auth }), mcpHandler);
+ */
+export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {}): RequestHandler {
+  const policy = compilePolicy(rules, options);
+  return (req, res, next) => {
+    const context = getChallengeContext(req);
+    // `req.is` answers null when the request has no body (GET streams, DELETE, preflights):
+    // such requests carry no JSON-RPC message, so there is nothing to check.
+    const type = req.is('application/json');
+    if (type !== null) {
+      if (type === false) {
+        // The policy cannot read it, and some transports match content types loosely and would
+        // parse it themselves: refuse rather than let an unchecked message through.
+        sendError(res, new InvalidRequestError(NOT_JSON), context);
+        return;
+      }
+      if (req.body === undefined) {
+        next(new MultiAuthConfigError('mcpPolicy: req.body is undefined for a JSON request; mount express.json() before mcpPolicy'));
+        return;
+      }
+      const auth = getAuth(req);
+      const verdict = judge(policy, auth, requestsIn(req.body), context.scopes ?? []);
+      switch (verdict.outcome) {
+        case 'unauthenticated':
+          sendNoCredentials(res, { ...context, scopes: verdict.scopes });
+          return;
+        case 'denied':
+          sendError(res, new InsufficientScopeError([], NOT_ALLOWED), context);
+          return;
+        case 'source':
+          sendError(res, new InsufficientScopeError([], WRONG_KIND), context);
+          return;
+        case 'scope':
+          sendError(res, new InsufficientScopeError(verdict.scopes, LACKS_SCOPE), context);
+          return;
+        case 'pass':
+          break;
+      }
+    }
+    const holder = req as WithPolicies;
+    holder[POLICIES] = [...(holder[POLICIES] ?? []), policy];
+    next();
+  };
+}
+
+/**
+ * Which of `toolNames` this request's token may call under the `mcpPolicy` (or policies) that
+ * let the request through, in the order given: a server can leave the others out of
+ * `tools/list`. Throws a `MultiAuthConfigError` when no `mcpPolicy` ran on the request, because
+ * answering "all of them" there would hide a missing policy.
+ *
+ * @example
+ * app.post('/mcp', policy, async (req, res) => {
+ *   const server = new McpServer({ name: 'repo', version: '1.0.0' });
+ *   for (const name of allowedTools(req, Object.keys(tools))) server.registerTool(name, tools[name].config, tools[name].handler);
+ *   // ...connect a transport and handle the request
+ * });
+ */
+export function allowedTools(req: IncomingMessage, toolNames: Iterable<string>): string[] {
+  const policies = (req as WithPolicies)[POLICIES];
+  if (!policies) throw new MultiAuthConfigError('allowedTools(req): no mcpPolicy ran on this request; mount mcpPolicy before this handler');
+  const auth = getAuth(req);
+  const allowed: string[] = [];
+  for (const name of toolNames) {
+    if (typeof name !== 'string') throw new TypeError(`allowedTools(req, toolNames): ${JSON.stringify(name)} is not a tool name`);
+    const call: RequestCall = { method: 'tools/call', tool: name };
+    // Scopes multiAuth requires were enforced already; only the policy's own verdict matters.
+    if (policies.every((policy) => judge(policy, auth, [call], []).outcome === 'pass')) allowed.push(name);
+  }
+  return allowed;
+}

@@ -1,0 +1,117 @@
+import { MultiAuthConfigError } from '../core/errors';
+import { checkScopes } from '../chain/config';
+import { jwtVerifier } from '../sources/jwt-verifier';
+import {
+  checkResourceUrl,
+  describeResource,
+  protectedResourceMetadataRouter,
+  protectedResourceMetadataUrl,
+} from './protected-resource-metadata';
+import { notMine } from '../core/types';
+import type { AuthServer, TokenVerifier } from '../core/types';
+
+/** Options of `remoteAuthServer()`. Give `issuer` or `authorizationServers`, and `resource`. */
+export interface RemoteAuthServerOptions {
+  /** Source name; unnamed, `multiAuth` calls the primary `primary`. */
+  name?: string;
+  /**
+   * The authorization server clients get tokens from (its issuer identifier). Give this or
+   * `authorizationServers`. Without `verifier`, tokens must carry it as `iss`.
+   */
+  issuer?: string;
+  /**
+   * Several authorization servers (RFC 9728 `authorization_servers`); without `verifier`,
+   * tokens from any of them are accepted.
+   */
+  authorizationServers?: string[];
+  /**
+   * This protected resource's identifier (RFC 8707/9728), e.g. `https://mcp.example.com/mcp`. Its
+   * metadata is served at `/.well-known/oauth-protected-resource` + its path.
+   */
+  resource: string;
+  /**
+   * How tokens are checked. Default: a `jwtVerifier` for the issuer(s) with
+   * `audience = resource` and keys found by discovery.
+   */
+  verifier?: TokenVerifier;
+  /** Scopes to advertise in `scopes_supported` besides the required ones. */
+  scopesSupported?: string[];
+  /** Scopes every token must carry; `multiAuth` inherits them unless it is told otherwise. */
+  requiredScopes?: string[];
+  /** Human-readable name of the resource (RFC 9728 `resource_name`). */
+  resourceName?: string;
+  /** URL of documentation for people (RFC 9728 `resource_documentation`). */
+  resourceDocumentation?: string;
+}
+
+const KNOWN = new Set([
+  'name', 'issuer', 'authorizationServers', 'resource', 'verifier', 'scopesSupported',
+  'requiredScopes', 'resourceName', 'resourceDocumentation',
+]);
+
+function fail(message: string): never {
+  throw new MultiAuthConfigError(`remoteAuthServer: ${message}`);
+}
+
+function checkUrl(value: unknown, what: string): string {
+  try {
+    const url = new URL(String(value));
+    if (typeof value === 'string' && (url.protocol === 'https:' || url.protocol === 'http:')) return value;
+  } catch {
+    // fall through
+  }
+  return fail(`${what} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * A primary for an MCP server that is a resource server of an external authorization server
+ * (Auth0, Keycloak, Entra ID, Okta, WorkOS, ...). It serves the RFC 9728 protected-resource
+ * metadata that tells MCP clients where to get a token, and checks tokens as JWTs from that
+ * issuer bound to this resource.
+ *
+ * @example
+ * const auth = multiAuth({
+ *   primary: remoteAuthServer({ issuer: 'https://login.example.com', resource: 'https://mcp.example.com/mcp' }),
+ *   requiredScopes: ['mcp:read'],
+ * });
+ * app.use(auth); // serves /.well-known/oauth-protected-resource/mcp, then checks tokens
+ */
+export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
+  if (options === null || typeof options !== 'object') fail('options must be an object { issuer, resource }');
+  for (const key of Object.keys(options)) if (!KNOWN.has(key)) fail(`unknown option "${key}"; known: ${[...KNOWN].join(', ')}`);
+  if (options.issuer !== undefined && options.authorizationServers !== undefined) {
+    fail('give issuer or authorizationServers, not both');
+  }
+  const servers = options.authorizationServers ?? (options.issuer !== undefined ? [options.issuer] : []);
+  if (!Array.isArray(servers) || servers.length === 0) fail('give issuer (or authorizationServers): the authorization server clients get tokens from');
+  servers.forEach((s, i) => checkUrl(s, `authorizationServers[${i}]`));
+  const resource = checkResourceUrl(options.resource, 'remoteAuthServer');
+  const scopesSupported = options.scopesSupported === undefined ? undefined : checkScopes(options.scopesSupported, 'remoteAuthServer scopesSupported');
+  const requiredScopes = options.requiredScopes === undefined ? undefined : [...checkScopes(options.requiredScopes, 'remoteAuthServer requiredScopes')];
+  if (options.resourceDocumentation !== undefined) checkUrl(options.resourceDocumentation, 'resourceDocumentation');
+  if (options.resourceName !== undefined && typeof options.resourceName !== 'string') fail('resourceName must be a string');
+  if (options.verifier !== undefined && typeof options.verifier?.verifyAccessToken !== 'function') {
+    fail('verifier must be a token verifier: an object with verifyAccessToken(token)');
+  }
+
+  const description = {
+    resource,
+    authorizationServers: servers,
+    scopesSupported,
+    resourceName: options.resourceName,
+    resourceDocumentation: options.resourceDocumentation,
+  };
+  const verifier = options.verifier ?? jwtVerifier({ name: options.name ?? 'primary', issuer: servers, audience: resource });
+  const server: AuthServer = {
+    resourceMetadataUrl: protectedResourceMetadataUrl(resource),
+    verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
+    routes({ requiredScopes: enforced }) {
+      return protectedResourceMetadataRouter(describeResource(description, enforced));
+    },
+  };
+  // Keep the wrapped verifier's synchronous "not mine", so the primary skips foreign tokens as cheaply.
+  if (verifier[notMine]) server[notMine] = verifier[notMine];
+  if (options.name !== undefined) server.name = options.name;
+  if (requiredScopes !== undefined) server.requiredScopes = requiredScopes;
+  return server;
+}

@@ -1,0 +1,645 @@
+import { createPublicKey } from 'node:crypto';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  errors as joseErrors,
+  type FetchImplementation,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWK,
+  type JWSHeaderParameters,
+  type RemoteJWKSet,
+} from 'jose';
+import { boundedFetch, BoundedFetchError } from '../transport/bounded-fetch';
+import { firstString, isNonEmptyString, scopeList } from '../core/claims';
+import { InvalidTokenError, MultiAuthConfigError, MultiAuthError, TemporarilyUnavailableError } from '../core/errors';
+import {
+  DEFAULT_FAILURE_BACKOFF_MS,
+  DEFAULT_FETCH_TIMEOUT_MS,
+  DiscoveryCache,
+  issuerUrlProblem,
+  MAX_DOCUMENT_BYTES,
+  remoteUrlProblem,
+  untilAborted,
+} from '../transport/issuer-discovery';
+import { verifyJwsSignature } from './jws-signature';
+import { inspectionOf } from '../core/token-inspection';
+import { notMine } from '../core/types';
+import type { InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
+
+/** The JWS algorithms this verifier knows. `none` is not one of them, and never will be. */
+export type JwtAlgorithm =
+  | 'RS256' | 'RS384' | 'RS512'
+  | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'ES512'
+  | 'EdDSA' | 'Ed25519'
+  | 'HS256' | 'HS384' | 'HS512';
+
+const RSA_ALGORITHMS: readonly JwtAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+const EC_ALGORITHM_BY_CURVE: Readonly<Record<string, JwtAlgorithm>> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
+const EDDSA_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'Ed25519'];
+const ASYMMETRIC_ALGORITHMS: readonly JwtAlgorithm[] = [...RSA_ALGORITHMS, 'ES256', 'ES384', 'ES512', ...EDDSA_ALGORITHMS];
+/** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
+const HMAC_MIN_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+const HMAC_ALGORITHMS = Object.keys(HMAC_MIN_BYTES) as JwtAlgorithm[];
+const KNOWN_ALGORITHMS = new Set<string>([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS]);
+/** Members that only a private or symmetric JWK has. */
+const SECRET_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'];
+
+const DEFAULT_CLOCK_TOLERANCE_S = 5;
+const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
+const DEFAULT_JWKS_CACHE_MAX_AGE_MS = 600_000;
+
+/** How keys are fetched from a JWKS URI (configured, or found through discovery). */
+export interface JwksFetchOptions {
+  /** Time limit for one JWKS request, and for one discovery. Milliseconds, default 5000. */
+  timeoutMs?: number;
+  /**
+   * After a successful fetch, how long a token naming an unknown `kid` is rejected without
+   * fetching again. Bounds what a flood of made-up key ids can cost. Milliseconds, default 30000.
+   */
+  cooldownMs?: number;
+  /** Keys older than this are fetched again before use. Milliseconds, default 600000 (10 min). */
+  cacheMaxAgeMs?: number;
+  /**
+   * After a failed fetch (key server down, slow, answering garbage), how long verifications fail
+   * at once instead of asking again. Milliseconds, default 1000; 0 retries every time.
+   */
+  failureBackoffMs?: number;
+}
+
+/** Options of `jwtVerifier()`. Only `issuer` and `audience` are required; the rest have safe defaults. */
+export interface JwtVerifierOptions {
+  /** Source name reported in `req.auth.source` and `onDecision`. Default `'jwt'`. */
+  name?: string;
+  /** Accepted `iss` value(s). Tokens naming any other issuer are rejected before any key work. */
+  issuer: string | readonly string[];
+  /**
+   * Accepted `aud` value(s): the identifier(s) of this API. Required, because it is what stops a
+   * token minted for another service from being replayed here.
+   */
+  audience: string | readonly string[];
+  /**
+   * Where the issuer publishes its keys (https, unless loopback or `allowHttp`). Give at most
+   * one of `jwksUri`, `publicKey` and `secret`; with none, the JWKS URI comes from each issuer's
+   * metadata (RFC 8414, then OpenID Connect Discovery, path-aware), fetched on first use. Keys
+   * are chosen by the token's `kid` and `alg`; a token without `kid` must match exactly one key
+   * of the set.
+   */
+  jwksUri?: string | URL;
+  /**
+   * The verification key(s): an SPKI PEM (`-----BEGIN PUBLIC KEY-----`), a public JWK, or a JWKS.
+   * A single key is used whatever `kid` the token names; a JWKS is searched by `kid` and `alg`.
+   */
+  publicKey?: string | JWK | JSONWebKeySet;
+  /** Shared secret for HS256/HS384/HS512; at least 32 bytes (48 for HS384, 64 for HS512). */
+  secret?: string | Uint8Array;
+  /**
+   * Accepted `alg` values. Default: every asymmetric algorithm the key(s) can verify (RS*, PS*,
+   * ES*, EdDSA/Ed25519), or HS256/384/512 with `secret`. HS* and asymmetric algorithms never mix.
+   */
+  algorithms?: readonly JwtAlgorithm[];
+  /** Leeway for `exp`, `nbf` and `iat`: seconds, or a duration such as `'30s'`. Default 5. */
+  clockTolerance?: number | string;
+  /** Oldest acceptable `iat`: seconds, or a duration such as `'1h'`. Makes `iat` required. */
+  maxTokenAge?: number | string;
+  /** Required `typ` header, e.g. `'at+jwt'` for RFC 9068 access tokens (`application/` prefix optional). */
+  typ?: string;
+  /** Claims that must be present, in addition to `iss`, `aud` and `exp` (always required). */
+  requiredClaims?: readonly string[];
+  /**
+   * Claim holding the scopes, as a space-separated string or an array (e.g. Auth0's
+   * `'permissions'`). Default: `scope`, else `scp`.
+   */
+  scopeClaim?: string;
+  /** Claim holding the client id. Default: `client_id`, else `azp`, else `sub`. */
+  clientIdClaim?: string;
+  /** Limits for key and discovery fetching; ignored with `publicKey` or `secret`. */
+  jwks?: JwksFetchOptions;
+  /**
+   * Accept plain `http:` JWKS and discovery URLs on hosts other than loopback. Keys fetched over
+   * plain HTTP can be replaced by anyone on the network path. Default `false`.
+   */
+  allowHttp?: boolean;
+}
+
+/**
+ * Finds the key for a token. `signal` is a getter: making the chain's AbortSignal costs more than
+ * a cached key lookup, so it is asked for only when a fetch may happen.
+ */
+type KeyResolver = (
+  issuer: string,
+  header: JWSHeaderParameters,
+  input: FlattenedJWSInput,
+  signal: () => AbortSignal | undefined,
+) => Promise<CryptoKey>;
+
+function configError(message: string): MultiAuthConfigError {
+  return new MultiAuthConfigError(`jwtVerifier: ${message}`);
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringList(value: unknown, option: string): string[] {
+  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? [...value] : undefined;
+  if (!list || list.length === 0 || !list.every(isNonEmptyString)) {
+    throw configError(`${option} is required: a non-empty string or a non-empty array of strings`);
+  }
+  return list;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?) ?(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)$/i;
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31557600 };
+
+/** Turns a duration option into seconds now, so a typo fails at startup rather than per token. */
+function durationSeconds(value: unknown, option: string): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  const match = typeof value === 'string' ? DURATION.exec(value.trim()) : null;
+  if (!match) throw configError(`${option} must be a non-negative number of seconds or a duration like "30s", "5m", "1h"`);
+  return Math.round(parseFloat(match[1]) * UNIT_SECONDS[match[2][0].toLowerCase()]);
+}
+
+function milliseconds(value: unknown, fallback: number, option: string, integer = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (integer && !Number.isInteger(value))) {
+    throw configError(`jwks.${option} must be a non-negative ${integer ? 'integer' : 'number'} of milliseconds`);
+  }
+  return value;
+}
+
+/**
+ * The algorithms a public JWK can verify, `[]` when it is not a signature key we support.
+ * Throws for what is never right in a verification key: secret material.
+ */
+function jwkAlgorithms(jwk: Record<string, unknown>, where: string): JwtAlgorithm[] {
+  if (jwk.kty === 'oct') throw configError(`${where} is a symmetric key; pass it as \`secret\` instead`);
+  const secretMember = SECRET_JWK_MEMBERS.find((member) => member in jwk);
+  if (secretMember) {
+    throw configError(`${where} contains private key material ("${secretMember}"); pass the public key only`);
+  }
+  if (jwk.use !== undefined && jwk.use !== 'sig') return [];
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return [];
+  let family: readonly JwtAlgorithm[];
+  if (jwk.kty === 'RSA') family = RSA_ALGORITHMS;
+  else if (jwk.kty === 'EC') family = typeof jwk.crv === 'string' && EC_ALGORITHM_BY_CURVE[jwk.crv] ? [EC_ALGORITHM_BY_CURVE[jwk.crv]] : [];
+  else if (jwk.kty === 'OKP') family = jwk.crv === 'Ed25519' ? EDDSA_ALGORITHMS : [];
+  else family = [];
+  if (family.length === 0) return [];
+  // Node parses the key now so that a truncated or mistyped key fails at startup, not per token.
+  let details;
+  try {
+    details = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).asymmetricKeyDetails;
+  } catch (error) {
+    throw configError(`${where} is not a valid public JWK (${(error as Error).message})`);
+  }
+  if (jwk.kty === 'RSA' && (details?.modulusLength ?? 0) < 2048) {
+    throw configError(`${where} is an RSA key shorter than 2048 bits, which JWS forbids`);
+  }
+  return jwk.alg === undefined ? [...family] : family.filter((alg) => alg === jwk.alg);
+}
+
+function pemToJwk(pem: string): JWK {
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw configError('publicKey is a private key; pass the public key only ("-----BEGIN PUBLIC KEY-----")');
+  }
+  if (!pem.includes('-----BEGIN PUBLIC KEY-----')) {
+    throw configError(
+      'publicKey must be an SPKI PEM ("-----BEGIN PUBLIC KEY-----"), a JWK or a JWKS; ' +
+        'convert other PEMs with `openssl pkey -pubin -pubout` or `openssl x509 -pubkey -noout`',
+    );
+  }
+  try {
+    return createPublicKey({ key: pem, format: 'pem' }).export({ format: 'jwk' }) as JWK;
+  } catch (error) {
+    throw configError(`publicKey is not a usable SPKI PEM public key (${(error as Error).message})`);
+  }
+}
+
+/** Parses `publicKey` into a JWKS plus the algorithms its keys can verify. */
+function readPublicKey(publicKey: unknown): { jwks: JSONWebKeySet; single: boolean; algorithms: Set<JwtAlgorithm> } {
+  if (typeof publicKey === 'string') {
+    const jwk = pemToJwk(publicKey);
+    const algorithms = jwkAlgorithms(jwk as Record<string, unknown>, 'publicKey');
+    if (algorithms.length === 0) throw configError('publicKey is of a type no supported JWS algorithm uses');
+    return { jwks: { keys: [jwk] }, single: true, algorithms: new Set(algorithms) };
+  }
+  if (isJsonObject(publicKey) && Array.isArray(publicKey.keys)) {
+    const keys: JWK[] = [];
+    const algorithms = new Set<JwtAlgorithm>();
+    publicKey.keys.forEach((jwk: unknown, index: number) => {
+      if (!isJsonObject(jwk)) throw configError(`publicKey.keys[${index}] is not a JWK object`);
+      const usable = jwkAlgorithms(jwk, `publicKey.keys[${index}]`);
+      // Published sets often carry encryption keys too; those are skipped, not an error.
+      if (usable.length > 0) keys.push({ ...jwk } as JWK);
+      for (const alg of usable) algorithms.add(alg);
+    });
+    if (keys.length === 0) throw configError('publicKey (a JWKS) holds no signature-verification key of a supported type');
+    return { jwks: { keys }, single: false, algorithms };
+  }
+  if (isJsonObject(publicKey) && typeof publicKey.kty === 'string') {
+    const algorithms = jwkAlgorithms(publicKey, 'publicKey');
+    if (algorithms.length === 0) {
+      throw configError('publicKey (a JWK) cannot verify signatures: unsupported kty/crv, or its use/key_ops exclude it');
+    }
+    return { jwks: { keys: [{ ...publicKey } as JWK] }, single: true, algorithms: new Set(algorithms) };
+  }
+  throw configError('publicKey must be an SPKI PEM string, a public JWK object or a JWKS ({ keys: [...] })');
+}
+
+function readSecret(secret: unknown): Uint8Array<ArrayBuffer> {
+  let bytes: Uint8Array<ArrayBuffer>;
+  if (typeof secret === 'string') bytes = new TextEncoder().encode(secret);
+  else if (secret instanceof Uint8Array) bytes = new Uint8Array(secret);
+  else throw configError('secret must be a string or a Uint8Array');
+  if (bytes.byteLength < HMAC_MIN_BYTES.HS256) {
+    throw configError(`secret is ${bytes.byteLength} bytes; HMAC keys must be at least 32 bytes (RFC 7518 §3.2)`);
+  }
+  return bytes;
+}
+
+type KeyKind = 'secret' | 'publicKey' | 'jwks';
+
+/**
+ * The allow-list after checking it against the key. An algorithm the key can never verify is a
+ * configuration mistake, reported now rather than discovered as a stream of 401s.
+ */
+function chooseAlgorithms(requested: unknown, usable: ReadonlySet<JwtAlgorithm>, kind: KeyKind): JwtAlgorithm[] {
+  if (requested === undefined) return [...usable];
+  if (!Array.isArray(requested) || requested.length === 0) {
+    throw configError('algorithms must be a non-empty array such as ["RS256"]');
+  }
+  for (const alg of requested as unknown[]) {
+    if (typeof alg === 'string' && alg.toLowerCase() === 'none') {
+      throw configError('algorithms must not contain "none": unsecured JWTs are never accepted');
+    }
+    if (typeof alg !== 'string' || !KNOWN_ALGORITHMS.has(alg)) {
+      throw configError(`algorithms contains unsupported value ${JSON.stringify(alg)}; use any of ${[...KNOWN_ALGORITHMS].join(', ')}`);
+    }
+  }
+  const unusable = (requested as JwtAlgorithm[]).filter((alg) => !usable.has(alg));
+  if (unusable.length > 0) {
+    const hmac = unusable.filter((alg) => alg.startsWith('HS'));
+    let why: string;
+    if (kind !== 'secret' && hmac.length > 0) why = 'HS* algorithms need a shared `secret`; a public key or JWKS never verifies them';
+    else if (kind === 'secret' && hmac.length < unusable.length) why = 'a `secret` only verifies HS256, HS384 and HS512';
+    else if (kind === 'secret') why = 'HS384 needs a secret of at least 48 bytes, HS512 of at least 64';
+    else why = `the configured publicKey supports ${[...usable].join(', ')}`;
+    throw configError(`algorithms ${unusable.join(', ')} cannot be used here: ${why}`);
+  }
+  return [...new Set(requested as JwtAlgorithm[])];
+}
+
+class KeySetUnavailable extends Error {
+  override readonly name = 'KeySetUnavailable';
+}
+
+/** Errors of the key *fetch*: the key server could not be asked, so nothing can be decided. */
+function isKeySetFailure(error: unknown): boolean {
+  if (error instanceof BoundedFetchError || error instanceof KeySetUnavailable) return true;
+  if (!(error instanceof joseErrors.JOSEError)) return false;
+  // ERR_JOSE_GENERIC is what jose throws for a non-200 or non-JSON JWKS answer.
+  return error.code === 'ERR_JWKS_TIMEOUT' || error.code === 'ERR_JWKS_INVALID' || error.code === 'ERR_JOSE_GENERIC';
+}
+
+/**
+ * A remote JWKS behind jose's cache (single-flight refresh, `kid`-miss refresh rate-limited by
+ * `cooldownMs`), fetched with our limits: time, size, no redirects, and a short back-off after a
+ * failure so that a dead key server is not asked once per request.
+ */
+function remoteKeySet(url: URL, settings: Required<JwksFetchOptions>): RemoteJWKSet {
+  let failedUntil = 0;
+  const fetchKeySet: FetchImplementation = async (href, init) => {
+    if (Date.now() < failedUntil) throw new KeySetUnavailable('the key server failed moments ago; not asking again yet');
+    try {
+      const headers: Record<string, string> = {};
+      init.headers.forEach((value, key) => (headers[key] = value));
+      // jose's own signal carries the same time limit; boundedFetch enforces it on the body too.
+      const answer = await boundedFetch(href, { headers, timeoutMs: settings.timeoutMs, maxBytes: MAX_DOCUMENT_BYTES });
+      if (answer.status !== 200) throw new KeySetUnavailable(`the key server answered HTTP ${answer.status}`);
+      let body: unknown;
+      try {
+        body = JSON.parse(answer.body.toString('utf8'));
+      } catch {
+        throw new KeySetUnavailable('the key server answered something that is not JSON');
+      }
+      if (!isJsonObject(body) || !Array.isArray(body.keys) || !body.keys.every(isJsonObject)) {
+        throw new KeySetUnavailable('the key server answered JSON that is not a JWK Set');
+      }
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    } catch (error) {
+      failedUntil = Date.now() + settings.failureBackoffMs;
+      throw error;
+    }
+  };
+  return createRemoteJWKSet(url, {
+    timeoutDuration: settings.timeoutMs,
+    cooldownDuration: settings.cooldownMs,
+    cacheMaxAge: settings.cacheMaxAgeMs,
+    [customFetch]: fetchKeySet,
+  });
+}
+
+async function keyFromRemote(
+  keySet: RemoteJWKSet,
+  header: JWSHeaderParameters,
+  input: FlattenedJWSInput,
+  signal: () => AbortSignal | undefined,
+): Promise<CryptoKey> {
+  try {
+    // A fresh key set answers from memory; only a fetch is worth tying to the caller's signal.
+    return await (keySet.fresh ? keySet(header, input) : untilAborted(keySet(header, input), signal()));
+  } catch (error) {
+    if (isKeySetFailure(error)) {
+      throw new TemporarilyUnavailableError(`signing keys unavailable: ${(error as Error).message}`, { cause: error });
+    }
+    // An unknown kid (after the rate-limited refresh), several candidate keys, an unusable alg:
+    // all facts about the token, so they stay rejections.
+    throw error;
+  }
+}
+
+function remoteResolver(jwksUri: URL, settings: Required<JwksFetchOptions>): KeyResolver {
+  const keySet = remoteKeySet(jwksUri, settings);
+  return (_issuer, header, input, signal) => keyFromRemote(keySet, header, input, signal);
+}
+
+function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: boolean): KeyResolver {
+  const discovery = new DiscoveryCache({
+    timeoutMs: settings.timeoutMs,
+    failureBackoffMs: settings.failureBackoffMs,
+    allowHttp,
+  });
+  // Per issuer, so that a key published by one issuer can never verify a token naming another.
+  const keySets = new Map<string, { jwksUri: string; keySet: RemoteJWKSet }>();
+  return async (issuer, header, input, signal) => {
+    const metadata = await discovery.get(issuer, { get signal() { return signal(); } });
+    const jwksUri = metadata.jwks_uri;
+    let current = keySets.get(issuer);
+    if (!current || current.jwksUri !== jwksUri) {
+      const problem = remoteUrlProblem(jwksUri, { allowHttp });
+      if (problem || typeof jwksUri !== 'string') {
+        throw new TemporarilyUnavailableError(`the metadata of ${issuer} has no usable jwks_uri (it ${problem})`);
+      }
+      // A changed jwks_uri gets a fresh cache: keys from the old location are not carried over.
+      current = { jwksUri, keySet: remoteKeySet(new URL(jwksUri), settings) };
+      keySets.set(issuer, current);
+    }
+    return keyFromRemote(current.keySet, header, input, signal);
+  };
+}
+
+function localResolver(jwks: JSONWebKeySet, single: boolean): KeyResolver {
+  const keySet = createLocalJWKSet(jwks);
+  // With one configured key the token's kid is only a hint; honouring it would refuse tokens
+  // from issuers that set a kid the operator's copy of the key lacks.
+  return single ? (_issuer, header) => keySet({ alg: header.alg }) : (_issuer, header, input) => keySet(header, input);
+}
+
+function secretResolver(secret: Uint8Array<ArrayBuffer>): KeyResolver {
+  // Imported once per algorithm: jose would otherwise import the raw bytes on every token.
+  const imported = new Map<string, Promise<CryptoKey>>();
+  return async (_issuer, header) => {
+    const alg = header.alg as string;
+    let key = imported.get(alg);
+    if (!key) {
+      key = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: `SHA-${alg.slice(2)}` }, false, ['verify']);
+      imported.set(alg, key);
+    }
+    return key;
+  };
+}
+
+function rejection(error: unknown): Error {
+  if (error instanceof MultiAuthError) return error;
+  if (error instanceof joseErrors.JOSEError) return new InvalidTokenError(`JWT rejected (${error.code}): ${error.message}`);
+  // A key that does not fit the token's alg (JwsKeyMismatch, or jose's TypeError when importing).
+  if (error instanceof TypeError) return new InvalidTokenError(`JWT rejected: ${error.message}`);
+  return error as Error;
+}
+
+/** RFC 7515 §4.1.9 / RFC 8725 §3.11: `typ` compared case-insensitively, `application/` optional. */
+function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.includes('/') ? lower : `application/${lower}`;
+}
+
+/** The token as jose's key sets take it (they read only its unprotected header: none in compact form). */
+function compactInput(token: string): FlattenedJWSInput {
+  const first = token.indexOf('.');
+  const last = token.lastIndexOf('.');
+  return { protected: token.slice(0, first), payload: token.slice(first + 1, last), signature: token.slice(last + 1) };
+}
+
+/**
+ * A source that accepts JWT access tokens signed by the configured issuer(s) for the configured
+ * audience. Keys are fetched and chosen by jose; signatures are checked with `node:crypto`.
+ *
+ * Always refused, whatever the options: `alg: none`, an `alg` outside the allow-list (HS* with a
+ * public key and the reverse included), a token without `exp`, an expired or not-yet-valid
+ * token, a wrong `iss` or `aud`, a bad signature, a `kid` still unknown after one rate-limited
+ * JWKS refresh, a sender-constrained token (`cnf`: DPoP, mTLS), whose proof a Bearer request
+ * cannot carry. Key URLs in token headers (`jku`, `x5u`, `jwk`, `x5c`) are never used.
+ *
+ * A token that is not a JWT, names another issuer, or uses a disallowed `alg` is rejected before
+ * any signature check, key fetch or discovery. When the key server cannot be reached (or is slow,
+ * or answers garbage), verification throws `TemporarilyUnavailableError`: not a rejection.
+ *
+ * The result carries `clientId` (`client_id`, `azp`, then `sub`), `scopes` (`scope` or `scp`),
+ * `expiresAt`, `subject`, `resource` (the matching audience, when it is a URL), and the verified
+ * `payload` and `header`. Required scopes are not checked here; `multiAuth` does that.
+ *
+ * Returns a source named `name`. Throws `MultiAuthConfigError` at once for options that cannot
+ * work.
+ *
+ * @example
+ * const internal = jwtVerifier({
+ *   name: 'internal',
+ *   issuer: 'https://login.internal.example.com',
+ *   audience: 'https://mcp.example.com/mcp',
+ *   jwksUri: 'https://login.internal.example.com/.well-known/jwks.json',
+ *   typ: 'at+jwt',
+ *   jwks: { timeoutMs: 2000 },
+ * });
+ * const auth = multiAuth({ verifiers: [internal] });
+ */
+export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { readonly name: string } {
+  if (!isJsonObject(options)) throw configError('options are required: { issuer, audience, ... }');
+  const name = options.name ?? 'jwt';
+  if (!isNonEmptyString(name)) throw configError('name must be a non-empty string');
+  const issuers = stringList(options.issuer, 'issuer');
+  const audiences = stringList(options.audience, 'audience');
+  const allowHttp = options.allowHttp === true;
+
+  const keyOptions = (['jwksUri', 'publicKey', 'secret'] as const).filter((option) => options[option] !== undefined);
+  if (keyOptions.length > 1) {
+    throw configError(`give only one of jwksUri, publicKey and secret (got ${keyOptions.join(' and ')})`);
+  }
+
+  if (options.jwks !== undefined && !isJsonObject(options.jwks)) {
+    throw configError('jwks must be an object: { timeoutMs?, cooldownMs?, cacheMaxAgeMs?, failureBackoffMs? }');
+  }
+  const fetchSettings: Required<JwksFetchOptions> = {
+    timeoutMs: milliseconds(options.jwks?.timeoutMs, DEFAULT_FETCH_TIMEOUT_MS, 'timeoutMs', true),
+    cooldownMs: milliseconds(options.jwks?.cooldownMs, DEFAULT_JWKS_COOLDOWN_MS, 'cooldownMs'),
+    cacheMaxAgeMs: milliseconds(options.jwks?.cacheMaxAgeMs, DEFAULT_JWKS_CACHE_MAX_AGE_MS, 'cacheMaxAgeMs'),
+    failureBackoffMs: milliseconds(options.jwks?.failureBackoffMs, DEFAULT_FAILURE_BACKOFF_MS, 'failureBackoffMs'),
+  };
+  if (fetchSettings.timeoutMs === 0) throw configError('jwks.timeoutMs must be greater than 0');
+
+  let resolveKey: KeyResolver;
+  let algorithms: JwtAlgorithm[];
+  if (options.secret !== undefined) {
+    const secret = readSecret(options.secret);
+    const usable = new Set(HMAC_ALGORITHMS.filter((alg) => secret.byteLength >= HMAC_MIN_BYTES[alg]));
+    algorithms = chooseAlgorithms(options.algorithms, usable, 'secret');
+    resolveKey = secretResolver(secret);
+  } else if (options.publicKey !== undefined) {
+    const { jwks, single, algorithms: usable } = readPublicKey(options.publicKey);
+    algorithms = chooseAlgorithms(options.algorithms, usable, 'publicKey');
+    resolveKey = localResolver(jwks, single);
+  } else {
+    // Key types are unknown until the set is fetched, so any asymmetric algorithm may be allowed.
+    algorithms = chooseAlgorithms(options.algorithms, new Set(ASYMMETRIC_ALGORITHMS), 'jwks');
+    if (options.jwksUri !== undefined) {
+      const problem = remoteUrlProblem(options.jwksUri, { allowHttp });
+      if (problem) throw configError(`jwksUri ${problem}`);
+      resolveKey = remoteResolver(new URL(options.jwksUri), fetchSettings);
+    } else {
+      for (const issuer of issuers) {
+        const problem = issuerUrlProblem(issuer, { allowHttp });
+        if (problem) {
+          throw configError(`issuer "${issuer}" ${problem}; it is used for discovery because no jwksUri, publicKey or secret is given`);
+        }
+      }
+      resolveKey = discoveryResolver(fetchSettings, allowHttp);
+    }
+  }
+
+  const clockTolerance =
+    options.clockTolerance === undefined ? DEFAULT_CLOCK_TOLERANCE_S : durationSeconds(options.clockTolerance, 'clockTolerance');
+  const maxTokenAge = options.maxTokenAge === undefined ? undefined : durationSeconds(options.maxTokenAge, 'maxTokenAge');
+  if (options.typ !== undefined && !isNonEmptyString(options.typ)) throw configError('typ must be a non-empty string such as "at+jwt"');
+  const requiredClaims: unknown = options.requiredClaims ?? [];
+  if (!Array.isArray(requiredClaims) || !requiredClaims.every(isNonEmptyString)) {
+    throw configError('requiredClaims must be an array of claim names, e.g. ["jti"]');
+  }
+  for (const option of ['scopeClaim', 'clientIdClaim'] as const) {
+    if (options[option] !== undefined && !isNonEmptyString(options[option])) {
+      throw configError(`${option} must be a non-empty claim name`);
+    }
+  }
+  const { scopeClaim, clientIdClaim } = options;
+
+  // Everything below is computed once; a token costs set lookups and one signature check.
+  const issuerSet = new Set(issuers);
+  const audienceSet = new Set(audiences);
+  const algorithmSet = new Set<string>(algorithms);
+  const urlAudiences = new Set(audiences.filter((audience) => URL.canParse(audience)));
+  const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
+  const presentClaims = [...new Set(['exp', ...requiredClaims, ...(maxTokenAge === undefined ? [] : ['iat'])])];
+
+  const matchingAudience = (aud: unknown): string | undefined => {
+    if (typeof aud === 'string') return audienceSet.has(aud) ? aud : undefined;
+    if (Array.isArray(aud)) return aud.find((value): value is string => typeof value === 'string' && audienceSet.has(value));
+    return undefined;
+  };
+
+  /** Not a JWT, or not one of our issuers': not this source's token at all. */
+  const foreign = (inspected: InspectedToken): boolean => {
+    const iss = inspected.jwt?.payload.iss;
+    return typeof iss !== 'string' || !issuerSet.has(iss);
+  };
+
+  /**
+   * Every check of the header and claims (RFC 7515 §5.2, RFC 7519 §7.2, RFC 8725), made on the
+   * parts decoded from the very bytes the signature covers (`iss`, which chose this source, is
+   * already known to be ours). Throws the reason for refusing; returns the audience that names
+   * this resource.
+   */
+  const checkParts = (header: Readonly<Record<string, unknown>>, claims: Readonly<Record<string, unknown>>): string => {
+    if (typeof header.alg !== 'string' || !algorithmSet.has(header.alg)) {
+      throw new InvalidTokenError('JWT "alg" is not an allowed algorithm');
+    }
+    // RFC 7515 §4.1.11: extensions named in `crit` must be understood, and none are here.
+    if (header.crit !== undefined) throw new InvalidTokenError('JWT "crit" names header extensions this verifier does not support');
+    if (expectedTyp !== undefined && (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== expectedTyp)) {
+      throw new InvalidTokenError(`JWT "typ" header is not "${options.typ}"`);
+    }
+    for (const claim of presentClaims) {
+      if (!Object.hasOwn(claims, claim)) throw new InvalidTokenError(`JWT has no "${claim}" claim`);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const exp = claims.exp;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('JWT "exp" claim is not a number');
+    if (exp <= now - clockTolerance) throw new InvalidTokenError('JWT has expired');
+    const nbf = claims.nbf;
+    if (nbf !== undefined) {
+      if (typeof nbf !== 'number') throw new InvalidTokenError('JWT "nbf" claim is not a number');
+      if (nbf > now + clockTolerance) throw new InvalidTokenError('JWT is not valid yet ("nbf")');
+    }
+    const iat = claims.iat;
+    if (iat !== undefined) {
+      if (typeof iat !== 'number') throw new InvalidTokenError('JWT "iat" claim is not a number');
+      if (maxTokenAge !== undefined) {
+        if (now - iat - clockTolerance > maxTokenAge) throw new InvalidTokenError('JWT is older than maxTokenAge ("iat")');
+        if (now - iat < -clockTolerance) throw new InvalidTokenError('JWT "iat" is in the future');
+      }
+    }
+    const audience = matchingAudience(claims.aud);
+    if (audience === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
+    // RFC 9449 (DPoP) / RFC 8705 (mTLS): a key-bound token is only good with its proof, which a
+    // Bearer request cannot carry; accepting it as bearer would make a stolen one usable.
+    if (claims.cnf !== undefined) throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
+    return audience;
+  };
+
+  async function verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
+    // Parts from this package's own inspection of `token` only: they are what gets checked.
+    const jwt = inspectionOf(token, context).jwt;
+    // A token that is not a JWT of one of our issuers is simply not ours: `null`, the cheapest
+    // "no", since in a chain of sources most tokens a source sees belong to another.
+    if (!jwt) return null;
+    const { header, payload: claims } = jwt;
+    const issuer = claims.iss;
+    if (typeof issuer !== 'string' || !issuerSet.has(issuer)) return null;
+    // Everything that can be refused without a key is, before any key lookup or fetch.
+    const audience = checkParts(header, claims);
+
+    const signal = () => context?.signal;
+    let valid: boolean;
+    try {
+      const key = await resolveKey(issuer, header as JWSHeaderParameters, compactInput(token), signal);
+      valid = await verifyJwsSignature(token, header.alg as string, key);
+    } catch (error) {
+      throw rejection(error);
+    }
+    if (!valid) throw new InvalidTokenError('JWT signature verification failed');
+
+    const clientId = clientIdClaim
+      ? claims[clientIdClaim]
+      : firstString(claims.client_id, claims.azp, claims.sub);
+    if (!isNonEmptyString(clientId)) {
+      throw new InvalidTokenError(`JWT has no client identifier (${clientIdClaim ?? 'client_id, azp or sub'})`);
+    }
+    const scopes = (scopeClaim ? scopeList(claims[scopeClaim]) : scopeList(claims.scope) ?? scopeList(claims.scp)) ?? [];
+    const info: MultiAuthInfo = {
+      token,
+      clientId,
+      scopes,
+      expiresAt: claims.exp as number,
+      source: name,
+      // Copies of the shared, frozen parts: the handler's own, as on a cache hit.
+      payload: { ...claims },
+      header: { ...header },
+      extra: { source: name },
+    };
+    if (isNonEmptyString(claims.sub)) info.subject = claims.sub;
+    if (urlAudiences.has(audience)) info.resource = new URL(audience);
+    return info;
+  }
+
+  return { name, verifyAccessToken, [notMine]: foreign };
+}

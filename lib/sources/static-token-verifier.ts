@@ -1,0 +1,117 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { MultiAuthConfigError } from '../core/errors';
+import { isB64Token } from '../http/token-extraction';
+import { decodeUnverifiedJwt, inspectionOf } from '../core/token-inspection';
+import { notMine } from '../core/types';
+import type { InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
+
+/** What a static API key stands for. */
+export interface StaticTokenEntry {
+  /** Reported as `req.auth.clientId`. */
+  clientId: string;
+  /** Scopes the key grants. */
+  scopes: string[];
+  /** Reported as `req.auth.subject`, e.g. who or what holds the key. */
+  subject?: string;
+  /** Seconds since the epoch; past it `multiAuth` refuses the key. Default: no expiry. */
+  expiresAt?: number;
+  /** Extra claims, exposed as `req.auth.payload`. */
+  claims?: Record<string, unknown>;
+}
+
+/** Options of `staticTokenVerifier()`. */
+export interface StaticTokenVerifierOptions {
+  /** Source name; default `'static'`. */
+  name?: string;
+  /**
+   * API key -> what it stands for. Keys must be RFC 6750 b64token strings; an empty key or
+   * `'undefined'` throws, as it usually means an unset environment variable.
+   */
+  tokens: Record<string, StaticTokenEntry> | Map<string, StaticTokenEntry>;
+}
+
+interface Entry {
+  digest: Buffer;
+  info: StaticTokenEntry;
+}
+
+function fail(message: string): never {
+  throw new MultiAuthConfigError(`staticTokenVerifier: ${message}`);
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function checkEntry(value: unknown, index: number): StaticTokenEntry {
+  const where = `tokens entry #${index + 1}`;
+  if (value === null || typeof value !== 'object') fail(`${where} must be an object { clientId, scopes }`);
+  const e = value as Record<string, unknown>;
+  if (typeof e.clientId !== 'string' || e.clientId === '') fail(`${where} needs a non-empty string clientId`);
+  if (!Array.isArray(e.scopes) || !e.scopes.every((s) => typeof s === 'string')) fail(`${where} needs scopes: an array of strings`);
+  if (e.subject !== undefined && typeof e.subject !== 'string') fail(`${where}: subject must be a string`);
+  if (e.expiresAt !== undefined && (typeof e.expiresAt !== 'number' || !Number.isFinite(e.expiresAt))) {
+    fail(`${where}: expiresAt must be seconds since the epoch`);
+  }
+  if (e.claims !== undefined && (e.claims === null || typeof e.claims !== 'object')) fail(`${where}: claims must be an object`);
+  const entry = { ...(e as unknown as StaticTokenEntry), scopes: [...(e.scopes as string[])] };
+  if (e.claims !== undefined) {
+    try {
+      entry.claims = structuredClone(e.claims as Record<string, unknown>);
+    } catch {
+      fail(`${where}: claims must be plain data (no functions or class instances)`);
+    }
+  }
+  return entry;
+}
+
+/**
+ * Fixed API keys (for CI, scripts, internal callers), each mapped to a client and its scopes.
+ * Returns a source named `name` that resolves `null` for any other token.
+ *
+ * Keys are held as SHA-256 digests and every presented token is compared with every key with
+ * `timingSafeEqual` and no early exit, so neither the comparison nor a map lookup keyed by the
+ * secret leaks how much of a key an attacker has guessed.
+ *
+ * @example
+ * staticTokenVerifier({ name: 'ci', tokens: { [process.env.CI_KEY!]: { clientId: 'ci', scopes: ['mcp:read'] } } })
+ */
+export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenVerifier & { name: string } {
+  if (options === null || typeof options !== 'object') fail('options must be an object { name?, tokens }');
+  const name = options.name ?? 'static';
+  if (typeof name !== 'string' || name === '') fail('name must be a non-empty string');
+  const raw = options.tokens instanceof Map ? [...options.tokens] : options.tokens && typeof options.tokens === 'object' ? Object.entries(options.tokens) : fail('tokens must be an object or Map of API key -> { clientId, scopes }');
+  if (raw.length === 0) fail('tokens is empty; give at least one API key');
+  const entries: Entry[] = raw.map(([key, value], index) => {
+    if (typeof key !== 'string' || key === '' || key === 'undefined') fail(`tokens key #${index + 1} is empty or undefined (is the environment variable set?)`);
+    if (!isB64Token(key)) fail(`tokens key #${index + 1} has characters a Bearer token cannot carry (RFC 6750 b64token)`);
+    return { digest: sha256(key), info: checkEntry(value, index) };
+  });
+
+  // When no key has the shape of a JWT, a JWT is never one of them: refused on sight, without
+  // hashing. What that reveals by timing is the shape of the presented token, nothing of a key.
+  const anyJwtShaped = raw.some(([key]) => decodeUnverifiedJwt(key as string) !== undefined);
+  const jwtNotMine = (token: InspectedToken): boolean => token.jwt !== undefined;
+
+  return {
+    name,
+    ...(anyJwtShaped ? {} : { [notMine]: jwtNotMine }),
+    async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
+      const digest = inspectionOf(token, context).digest;
+      let match: StaticTokenEntry | undefined;
+      for (const entry of entries) {
+        // No early exit: every key is compared whatever matched.
+        if (timingSafeEqual(entry.digest, digest)) match = entry.info;
+      }
+      if (!match) return null;
+      // Enforced here too, so the verifier is right when called on its own, not only through multiAuth.
+      if (match.expiresAt !== undefined && match.expiresAt * 1000 <= Date.now()) return null;
+      const info: MultiAuthInfo = { token, clientId: match.clientId, scopes: [...match.scopes], source: name, extra: { source: name } };
+      if (match.subject !== undefined) info.subject = match.subject;
+      if (match.expiresAt !== undefined) info.expiresAt = match.expiresAt;
+      // A copy per request: one handler's change to req.auth.payload must not reach the next.
+      if (match.claims !== undefined) info.payload = structuredClone(match.claims);
+      return info;
+    },
+  };
+}

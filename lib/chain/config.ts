@@ -1,4 +1,5 @@
 import { MultiAuthConfigError } from '../core/errors';
+import { checkScopes } from '../core/claims';
 import type { CacheOptions } from './result-cache';
 import type { NamedSource } from './source-chain';
 import type { AuthServer, Decision, TokenVerifier } from '../core/types';
@@ -64,17 +65,6 @@ function fail(message: string): never {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object';
-}
-
-/** Checks a scope list: an array of non-empty strings without spaces (RFC 6749 §3.3 scope tokens). */
-export function checkScopes(value: unknown, what: string): readonly string[] {
-  if (!Array.isArray(value)) fail(`${what} must be an array of scope strings, got ${typeof value}`);
-  for (const scope of value) {
-    if (typeof scope !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) {
-      fail(`${what} contains ${JSON.stringify(scope)}; a scope is a non-empty string without spaces, quotes or backslashes`);
-    }
-  }
-  return Object.freeze([...new Set(value as string[])]);
 }
 
 function checkPositiveNumber(value: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {

@@ -1,3 +1,4 @@
+import { MultiAuthConfigError } from './errors';
 /**
  * Reading the claims every token source shares (JWT payloads, introspection answers, what a
  * wrapped middleware set), so that the three verifiers agree on what a scope or a resource is.
@@ -45,4 +46,15 @@ export function resourceFromAudience(aud: unknown): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Checks a scope list: an array of non-empty strings without spaces (RFC 6749 §3.3 scope tokens). */
+export function checkScopes(value: unknown, what: string): readonly string[] {
+  if (!Array.isArray(value)) throw new MultiAuthConfigError(`multiAuth: ${what} must be an array of scope strings, got ${typeof value}`);
+  for (const scope of value) {
+    if (typeof scope !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) {
+      throw new MultiAuthConfigError(`multiAuth: ${what} contains ${JSON.stringify(scope)}; a scope is a non-empty string without spaces, quotes or backslashes`);
+    }
+  }
+  return Object.freeze([...new Set(value as string[])]);
 }

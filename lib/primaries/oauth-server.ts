@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { RequestHandler } from 'express';
-import { checkScopes } from '../chain/config';
+import { checkScopes } from '../core/claims';
 import { MultiAuthConfigError } from '../core/errors';
 import { remoteUrlProblem } from '../transport/issuer-discovery';
 import {

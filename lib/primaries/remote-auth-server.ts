@@ -1,5 +1,10 @@
+// lib/primaries/: sources that also own routes (AuthServer): a remote authorization server
+// (this API is its resource server) and an adapter around a full OAuth server's router, plus
+// RFC 9728 protected-resource metadata they serve. May import core/, transport/, http/ and
+// sources/; never the chain.
+
 import { MultiAuthConfigError } from '../core/errors';
-import { checkScopes } from '../chain/config';
+import { checkScopes } from '../core/claims';
 import { jwtVerifier } from '../sources/jwt-verifier';
 import {
   checkResourceUrl,

@@ -1,3 +1,8 @@
+// lib/chain/: multiAuth itself: options (config), walking the sources in order (source-chain),
+// the verified-result cache, and the router that ties them to HTTP (multi-auth). Knows sources
+// only through the TokenVerifier/AuthServer interfaces: it never imports a concrete source or
+// primary. May import core/, transport/ and http/.
+
 import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';

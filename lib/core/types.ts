@@ -1,3 +1,7 @@
+// lib/core/: what every layer shares: the public types (MultiAuthInfo, TokenVerifier, Decision),
+// the error classes, claim helpers and the inspected token (its hash, its unverified JWT parts
+// for routing). Imports nothing from the package's other folders.
+
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 

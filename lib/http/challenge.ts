@@ -1,3 +1,8 @@
+// lib/http/: the HTTP surface a request meets: getting the token out of the request
+// (token-extraction), every 400/401/403/503 answer and its WWW-Authenticate challenge
+// (challenge), putting and reading req.auth (request-auth), and the per-route guards.
+// May import core/ only.
+
 import type { ServerResponse } from 'node:http';
 import type { MultiAuthError } from '../core/errors';
 

@@ -1,3 +1,6 @@
+// lib/mcp/: what only an MCP server needs after the chain: per-tool and per-method policy on
+// JSON-RPC requests, and adapters for the MCP SDKs. May import every folder below it.
+
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { sendError, sendNoCredentials } from '../http/challenge';

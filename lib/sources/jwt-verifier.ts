@@ -1,3 +1,8 @@
+// lib/sources/: the token verifiers, one file each, none knowing the others: JWTs (jose decides),
+// RFC 7662 introspection, static API keys, a wrapped Express auth middleware. A source answers
+// one question, "is this token mine and valid?". May import core/, transport/ and http/; never
+// the chain or a primary.
+
 import { createPublicKey } from 'node:crypto';
 import {
   createLocalJWKSet,

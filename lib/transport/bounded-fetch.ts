@@ -1,3 +1,6 @@
+// lib/transport/: talking to other servers: a fetch bounded in time and size, and RFC 8414 /
+// OpenID discovery of an authorization server's metadata. May import core/ only.
+
 /** Stable codes to branch on; the message is for people. */
 export type BoundedFetchErrorCode =
   /** No complete answer within `timeoutMs`. */

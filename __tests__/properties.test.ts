@@ -375,7 +375,10 @@ function expectedFor(token: string): Expected {
 }
 
 function expectedForRequest(path: string, authorization: string | undefined): Expected {
-  if (new URLSearchParams(path.split('?')[1] ?? '').has('access_token')) return { status: 400, error: 'invalid_request' };
+  // RFC 6750 §2.3: only a non-empty access_token parameter is a token.
+  if (new URLSearchParams(path.split('?')[1] ?? '').getAll('access_token').some((v) => v !== '')) {
+    return { status: 400, error: 'invalid_request' };
+  }
   const extracted = referenceExtract(authorization);
   if (extracted.kind === 'none') return { status: 401 };
   if (extracted.kind === 'bad') return { status: 400, error: 'invalid_request' };

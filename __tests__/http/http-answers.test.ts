@@ -105,8 +105,16 @@ describe('malformed credentials: 400 invalid_request', () => {
     expect(res.body.error).toBe('invalid_request');
   });
 
-  it('refuses access_token in an already-parsed body', async () => {
-    const res = await request(app()).post('/echo').send({ access_token: 'user-token' });
+  it('refuses access_token in an already-parsed form-encoded body (RFC 6750 §2.2)', async () => {
+    const formApp = express();
+    formApp.use(express.urlencoded({ extended: false }));
+    formApp.use(multiAuth({ primary: primary(['mcp:read']) }));
+    formApp.post('/echo', (_req, res) => res.json({ reached: true }));
+    const res = await request(formApp)
+      .post('/echo')
+      .type('application/x-www-form-urlencoded; charset=UTF-8')
+      .send('access_token=user-token')
+      .set('Authorization', 'Bearer user-token');
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');
   });
@@ -117,6 +125,30 @@ describe('malformed credentials: 400 invalid_request', () => {
     expect(res.status).toBe(200);
     expect(res.body.source).toBe('k');
   });
+});
+
+describe('application data that only looks like a token (RFC 6750 §2.2/§2.3)', () => {
+  it('lets an authenticated JSON body carry a field named access_token', async () => {
+    const res = await request(app())
+      .post('/echo')
+      .set('Authorization', 'Bearer user-token')
+      .send({ access_token: 'a third-party token a tool was given' });
+    expect(res.status).toBe(200);
+    expect(res.body.source).toBe('oauth');
+  });
+
+  it('does not take an empty ?access_token= for a token', async () => {
+    const res = await request(app()).get('/echo?x=1&access_token=').set('Authorization', 'Bearer user-token');
+    expect(res.status).toBe(200);
+    expect(res.body.source).toBe('oauth');
+  });
+
+  it('still refuses a non-empty access_token next to an empty one in the query', async () => {
+    const res = await request(app()).get('/echo?access_token=&access_token=user-token').set('Authorization', 'Bearer user-token');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+  });
+
 });
 
 describe('rejected token: 401 invalid_token', () => {

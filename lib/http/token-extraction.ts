@@ -23,17 +23,37 @@ function authorizationHeaderCount(req: IncomingMessage): number {
   return count;
 }
 
+/**
+ * RFC 6750 §2.3: an `access_token` query parameter is a token only when it has a value; an
+ * empty `?access_token=` (left by a form or a URL template) carries nothing to leak or refuse.
+ */
 function hasQueryToken(req: IncomingMessage): boolean {
   const url = req.url;
   if (!url) return false;
   const q = url.indexOf('?');
   if (q < 0 || url.indexOf('access_token', q) < 0) return false;
-  return new URLSearchParams(url.slice(q + 1)).has('access_token');
+  return new URLSearchParams(url.slice(q + 1)).getAll('access_token').some((value) => value !== '');
 }
 
+const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
+/** Whether the request says its body is form-encoded (media type without parameters, any case). */
+function isFormEncoded(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  if (type === undefined) return false;
+  const semicolon = type.indexOf(';');
+  return (semicolon < 0 ? type : type.slice(0, semicolon)).trim().toLowerCase() === FORM_MEDIA_TYPE;
+}
+
+/**
+ * RFC 6750 §2.2 defines the body method for form-encoded bodies only: a JSON (or any other)
+ * body's `access_token` field is the application's data, e.g. a tool argument, not a credential.
+ */
 function hasBodyToken(req: RequestLike): boolean {
   const body = req.body;
-  return body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && 'access_token' in body;
+  return (
+    body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && 'access_token' in body && isFormEncoded(req)
+  );
 }
 
 /**
@@ -43,8 +63,10 @@ function hasBodyToken(req: RequestLike): boolean {
  * Returns `undefined` when the request carries no bearer credentials (no header, or
  * another scheme). Throws `InvalidRequestError` (400) for credentials in a form RFC 6750
  * forbids or this package refuses: a malformed header, several `Authorization` headers,
- * or `access_token` in the query string or an already-parsed body (URIs and bodies end up
- * in logs, caches and Referer headers).
+ * or an access token sent the ways RFC 6750 §2.2/§2.3 define but this package refuses (URIs
+ * and bodies end up in logs, caches and Referer headers): a non-empty `access_token` query
+ * parameter, or `access_token` in an already-parsed `application/x-www-form-urlencoded` body.
+ * A JSON body's `access_token` field and an empty `?access_token=` are not credentials.
  *
  * @example
  * // Authenticating a WebSocket upgrade, where no Express middleware runs.

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { standardClaims } from '../core/claims';
 import { notMine } from '../core/types';
 import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -80,7 +81,14 @@ function toMultiAuthInfo(
   if (expiresAt !== undefined) info.expiresAt = expiresAt;
   if (result.resource !== undefined) info.resource = result.resource;
   if (typeof result.subject === 'string') info.subject = result.subject;
-  if (result.payload !== null && typeof result.payload === 'object') info.payload = result.payload;
+  // Filled in once per verification: the cache keeps the result, so a hit pays nothing for it.
+  info.payload = standardClaims({
+    clientId: info.clientId,
+    scopes: info.scopes,
+    subject: info.subject,
+    expiresAt,
+    payload: result.payload !== null && typeof result.payload === 'object' ? result.payload : undefined,
+  });
   if (result.header !== null && typeof result.header === 'object') info.header = result.header;
   return info;
 }

@@ -58,3 +58,48 @@ export function checkScopes(value: unknown, what: string): readonly string[] {
   }
   return Object.freeze([...new Set(value as string[])]);
 }
+
+/** What `standardClaims` reads: the fields every source's `req.auth` has, whatever its claims. */
+interface ClaimSources {
+  clientId: string;
+  scopes: readonly string[];
+  subject?: string;
+  expiresAt?: number;
+  payload?: Record<string, unknown>;
+}
+
+/**
+ * A source's claims with the ones express-oauth2-jwt-bearer's guards read (`scope`,
+ * `client_id`, `sub`, `exp`) added where the source left them out, so that `requiredScopes()`,
+ * `scopeIncludesAny()` and `claimCheck()` work after `multiAuth` for a static key or an
+ * introspected token as for a JWT. The source's own claims always win: a JWT's payload keeps
+ * what jose verified, only missing names are filled in from what the source reported.
+ * Returns `payload` itself when nothing is missing.
+ *
+ * @example
+ * standardClaims({ clientId: 'ci', scopes: ['read', 'write'], payload: { team: 'ops' } })
+ * // -> { team: 'ops', scope: 'read write', client_id: 'ci' }
+ */
+export function standardClaims(info: ClaimSources): Record<string, unknown> {
+  const own = info.payload;
+  const missing: Record<string, unknown> = {};
+  let count = 0;
+  if (own === undefined || !('scope' in own)) {
+    missing.scope = info.scopes.join(' ');
+    count++;
+  }
+  if (info.clientId !== '' && (own === undefined || !('client_id' in own))) {
+    missing.client_id = info.clientId;
+    count++;
+  }
+  if (info.subject !== undefined && (own === undefined || !('sub' in own))) {
+    missing.sub = info.subject;
+    count++;
+  }
+  if (info.expiresAt !== undefined && (own === undefined || !('exp' in own))) {
+    missing.exp = info.expiresAt;
+    count++;
+  }
+  if (own === undefined) return missing;
+  return count === 0 ? own : { ...own, ...missing };
+}

@@ -33,7 +33,7 @@ describe('construction refuses configuration that cannot work', () => {
     ['a primary without routes()', { primary: oneTokenVerifier('p', 'a') }, /routes\(\) method/],
     ['a negative timeout', { verifiers: oneTokenVerifier('x', 'a'), timeoutMs: -1 }, /timeoutMs must be a positive number/],
     ['a relative resourceMetadataUrl', { verifiers: oneTokenVerifier('x', 'a'), resourceMetadataUrl: '/.well-known/x' }, /absolute http\(s\) URL/],
-    ['a cache option that does not exist', { verifiers: oneTokenVerifier('x', 'a'), cache: { size: 3 } }, /cache\.size is not an option/],
+    ['a cache option that does not exist', { verifiers: oneTokenVerifier('x', 'a'), cache: { size: 3 } }, /unknown option "cache.size"/],
     ['a fractional cache size', { verifiers: oneTokenVerifier('x', 'a'), cache: { max: 1.5 } }, /cache\.max must be a positive whole number/],
     ['onDecision that is not a function', { verifiers: oneTokenVerifier('x', 'a'), onDecision: 'log' }, /onDecision must be a function/],
     ['options that are not an object', undefined, /options must be an object/],

@@ -1,5 +1,6 @@
 import { MultiAuthConfigError } from '../core/errors';
 import { checkScopes } from '../core/claims';
+import { refuseUnknownOptions } from '../core/options';
 import type { CacheOptions } from './result-cache';
 import type { NamedSource } from './source-chain';
 import type { AuthServer, Decision, TokenVerifier } from '../core/types';
@@ -52,11 +53,12 @@ export interface ResolvedConfig {
   onDecision: ((decision: Decision) => void) | undefined;
 }
 
-const KNOWN_OPTIONS = new Set([
+/** Every option `multiAuth` takes: add a new option's name here, or it is refused as a typo. */
+export const MULTI_AUTH_OPTIONS: readonly string[] = [
   'primary', 'verifiers', 'requiredScopes', 'resourceMetadataUrl', 'authRequired',
   'timeoutMs', 'cache', 'maxTokenLength', 'onDecision',
-]);
-const KNOWN_CACHE_OPTIONS = new Set(['max', 'ttlMs', 'negativeMax', 'negativeTtlMs']);
+];
+const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeMax', 'negativeTtlMs'];
 const MAX_TIMER_MS = 2_147_483_647;
 
 function fail(message: string): never {
@@ -102,9 +104,7 @@ function checkCache(value: unknown): false | CacheOptions {
   if (value === false) return false;
   if (value === true) return {};
   if (!isObject(value)) fail('cache must be true, false or an object { max, ttlMs, negativeMax, negativeTtlMs }');
-  for (const key of Object.keys(value)) {
-    if (!KNOWN_CACHE_OPTIONS.has(key)) fail(`cache.${key} is not an option; known: ${[...KNOWN_CACHE_OPTIONS].join(', ')}`);
-  }
+  refuseUnknownOptions('multiAuth', value, CACHE_OPTIONS, 'cache');
   for (const key of ['max', 'ttlMs', 'negativeTtlMs', 'negativeMax'] as const) {
     const n = value[key];
     if (n === undefined || (key === 'negativeMax' && n === 0)) continue;
@@ -120,9 +120,7 @@ function checkCache(value: unknown): false | CacheOptions {
  */
 export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
   if (!isObject(options)) fail('options must be an object such as { primary, verifiers, requiredScopes }');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) fail(`unknown option "${key}"; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
-  }
+  refuseUnknownOptions('multiAuth', options, MULTI_AUTH_OPTIONS);
 
   const sources: NamedSource[] = [];
   let primary: AuthServer | undefined;

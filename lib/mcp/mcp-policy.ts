@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { sendError, sendNoCredentials } from '../http/challenge';
 import { InsufficientScopeError, InvalidRequestError, MultiAuthConfigError } from '../core/errors';
+import { refuseUnknownOptions } from '../core/options';
 import type { MultiAuth } from '../chain/multi-auth';
 import { getAuth, getChallengeContext } from '../http/request-auth';
 import type { MultiAuthInfo } from '../core/types';
@@ -86,9 +87,9 @@ type WithPolicies = IncomingMessage & { [POLICIES]?: CompiledPolicy[] };
 /** What a client needs to connect and keep a connection alive: never subject to rules. */
 const ALWAYS_ALLOWED = new Set(['initialize', 'ping']);
 
-const RULE_KEYS = new Set(['scopes', 'anyScopes', 'sources']);
-const RULES_KEYS = new Set(['methods', 'tools', 'default']);
-const OPTION_KEYS = new Set(['auth']);
+const RULE_KEYS: readonly string[] = ['scopes', 'anyScopes', 'sources'];
+const RULES_KEYS: readonly string[] = ['methods', 'tools', 'default'];
+const OPTION_KEYS: readonly string[] = ['auth'];
 
 const LACKS_SCOPE = 'The access token lacks a scope this request requires';
 const WRONG_KIND = 'This kind of access token is not accepted for this request';
@@ -105,10 +106,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function checkKeys(value: Record<string, unknown>, allowed: Set<string>, where: string): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.has(key)) fail(`${where}: unknown key ${JSON.stringify(key)} (expected ${[...allowed].join(', ')})`);
-  }
+function checkKeys(value: Record<string, unknown>, allowed: readonly string[], where: string): void {
+  refuseUnknownOptions('mcpPolicy', value, allowed, where);
 }
 
 function checkList(value: unknown, where: string, what: string): readonly string[] {

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { RequestHandler } from 'express';
 import { checkScopes } from '../core/claims';
 import { MultiAuthConfigError } from '../core/errors';
+import { refuseUnknownOptions } from '../core/options';
 import { remoteUrlProblem } from '../transport/issuer-discovery';
 import {
   checkResourceUrl,
@@ -37,9 +38,9 @@ export interface OAuthServerOptions {
   resourceDocumentation?: string;
 }
 
-const KNOWN = new Set([
+const KNOWN: readonly string[] = [
   'name', 'router', 'verifier', 'issuer', 'resource', 'scopesSupported', 'requiredScopes', 'resourceName', 'resourceDocumentation',
-]);
+];
 const AS_METADATA = '/.well-known/oauth-authorization-server';
 
 function fail(message: string): never {
@@ -74,7 +75,7 @@ function pathAwareMetadataPaths(issuer: URL): string[] {
  */
 export function oauthServer(options: OAuthServerOptions): AuthServer {
   if (options === null || typeof options !== 'object') fail('options must be an object { router, verifier, issuer, resource }');
-  for (const key of Object.keys(options)) if (!KNOWN.has(key)) fail(`unknown option "${key}"; known: ${[...KNOWN].join(', ')}`);
+  refuseUnknownOptions('oauthServer', options, KNOWN);
   if (typeof options.router !== 'function') fail('router must be Express middleware, e.g. mcpAuthRouter({ provider, issuerUrl })');
   if (typeof options.verifier?.verifyAccessToken !== 'function') {
     fail('verifier must be a token verifier (e.g. the SDK provider): an object with verifyAccessToken(token)');

@@ -4,6 +4,7 @@
 // sources/; never the chain.
 
 import { MultiAuthConfigError } from '../core/errors';
+import { refuseUnknownOptions } from '../core/options';
 import { checkScopes } from '../core/claims';
 import { jwtVerifier } from '../sources/jwt-verifier';
 import {
@@ -49,10 +50,10 @@ export interface RemoteAuthServerOptions {
   resourceDocumentation?: string;
 }
 
-const KNOWN = new Set([
+const KNOWN: readonly string[] = [
   'name', 'issuer', 'authorizationServers', 'resource', 'verifier', 'scopesSupported',
   'requiredScopes', 'resourceName', 'resourceDocumentation',
-]);
+];
 
 function fail(message: string): never {
   throw new MultiAuthConfigError(`remoteAuthServer: ${message}`);
@@ -83,7 +84,7 @@ function checkUrl(value: unknown, what: string): string {
  */
 export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
   if (options === null || typeof options !== 'object') fail('options must be an object { issuer, resource }');
-  for (const key of Object.keys(options)) if (!KNOWN.has(key)) fail(`unknown option "${key}"; known: ${[...KNOWN].join(', ')}`);
+  refuseUnknownOptions('remoteAuthServer', options, KNOWN);
   if (options.issuer !== undefined && options.authorizationServers !== undefined) {
     fail('give issuer or authorizationServers, not both');
   }

@@ -4,6 +4,7 @@ import { firstString, isNonEmptyString, resourceFromAudience, scopeList } from '
 import { remoteUrlProblem } from '../transport/issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { inspectionOf } from '../core/token-inspection';
+import { refuseUnknownOptions } from '../core/options';
 import type { MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
 /** Result cache of an {@link introspectionVerifier}. */
@@ -70,6 +71,11 @@ export interface IntrospectionVerifier extends TokenVerifier {
 }
 
 /** Largest introspection response read; real ones are a few hundred bytes. */
+/** Every option `introspectionVerifier` takes: add a new option's name here, or it is refused as a typo. */
+const INTROSPECTION_OPTIONS: readonly string[] = [
+  'name', 'endpoint', 'allowHttp', 'clientId', 'clientSecret', 'authMethod', 'audience', 'issuer', 'timeoutMs', 'cache', 'scopeClaim',
+];
+const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeTtlMs'];
 const MAX_RESPONSE_BYTES = 256 * 1024;
 const DEFAULTS = { timeoutMs: 5000, max: 1000, ttlMs: 30_000, negativeTtlMs: 5000 };
 
@@ -191,6 +197,7 @@ function scopesOf(value: unknown, claim: string): string[] {
  */
 export function introspectionVerifier(options: IntrospectionVerifierOptions): IntrospectionVerifier {
   if (!isObject(options)) fail('options must be an object { endpoint, clientId, clientSecret, ... }');
+  refuseUnknownOptions('introspectionVerifier', options, INTROSPECTION_OPTIONS);
   const name = options.name ?? 'introspection';
   if (!isNonEmptyString(name)) fail('name must be a non-empty string');
   if (options.allowHttp !== undefined && typeof options.allowHttp !== 'boolean') fail('allowHttp must be true or false');
@@ -210,6 +217,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
   if (options.cache !== undefined && options.cache !== false && !isObject(options.cache)) {
     fail('cache must be false or an object { max?, ttlMs?, negativeTtlMs? }');
   }
+  if (isObject(options.cache)) refuseUnknownOptions('introspectionVerifier', options.cache, CACHE_OPTIONS, 'cache');
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   let accepted: LRUCache<string, Verdict> | undefined;
   let refused: LRUCache<string, Verdict> | undefined;

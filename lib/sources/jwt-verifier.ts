@@ -30,6 +30,7 @@ import {
 } from '../transport/issuer-discovery';
 import { verifyJwsSignature } from './jws-signature';
 import { inspectionOf } from '../core/token-inspection';
+import { refuseUnknownOptions } from '../core/options';
 import { notMine } from '../core/types';
 import type { InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -51,6 +52,13 @@ const HMAC_ALGORITHMS = Object.keys(HMAC_MIN_BYTES) as JwtAlgorithm[];
 const KNOWN_ALGORITHMS = new Set<string>([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS]);
 /** Members that only a private or symmetric JWK has. */
 const SECRET_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'];
+
+/** Every option `jwtVerifier` takes: add a new option's name here, or it is refused as a typo. */
+const JWT_VERIFIER_OPTIONS: readonly string[] = [
+  'name', 'issuer', 'audience', 'jwksUri', 'publicKey', 'secret', 'algorithms', 'clockTolerance', 'maxTokenAge',
+  'typ', 'requiredClaims', 'scopeClaim', 'clientIdClaim', 'jwks', 'allowHttp',
+];
+const JWKS_OPTIONS: readonly string[] = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs', 'failureBackoffMs'];
 
 const DEFAULT_CLOCK_TOLERANCE_S = 5;
 const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
@@ -472,6 +480,7 @@ function compactInput(token: string): FlattenedJWSInput {
  */
 export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { readonly name: string } {
   if (!isJsonObject(options)) throw configError('options are required: { issuer, audience, ... }');
+  refuseUnknownOptions('jwtVerifier', options, JWT_VERIFIER_OPTIONS);
   const name = options.name ?? 'jwt';
   if (!isNonEmptyString(name)) throw configError('name must be a non-empty string');
   const issuers = stringList(options.issuer, 'issuer');
@@ -486,6 +495,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   if (options.jwks !== undefined && !isJsonObject(options.jwks)) {
     throw configError('jwks must be an object: { timeoutMs?, cooldownMs?, cacheMaxAgeMs?, failureBackoffMs? }');
   }
+  if (options.jwks !== undefined) refuseUnknownOptions('jwtVerifier', options.jwks, JWKS_OPTIONS, 'jwks');
   const fetchSettings: Required<JwksFetchOptions> = {
     timeoutMs: milliseconds(options.jwks?.timeoutMs, DEFAULT_FETCH_TIMEOUT_MS, 'timeoutMs', true),
     cooldownMs: milliseconds(options.jwks?.cooldownMs, DEFAULT_JWKS_COOLDOWN_MS, 'cooldownMs'),

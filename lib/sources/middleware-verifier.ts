@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { firstString, resourceFromAudience, scopeList } from '../core/claims';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
+import { refuseUnknownOptions } from '../core/options';
 import type { AuthInfo, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
 /**
@@ -73,6 +74,8 @@ export interface MiddlewareVerifier extends TokenVerifier {
 
 /** Express's `next('route')`/`next('router')` skip ahead; they are not errors. */
 const SKIP = new Set(['route', 'router']);
+/** Every option `middlewareVerifier` takes: add a new option's name here, or it is refused as a typo. */
+const MIDDLEWARE_OPTIONS: readonly string[] = ['name', 'middleware', 'toAuthInfo', 'classifyError', 'timeoutMs', 'cacheable'];
 /** Error codes (RFC 6750 and express-oauth2-jwt-bearer's) that are a verdict on the token or request. */
 const REFUSAL_CODES = new Set(['invalid_token', 'invalid_request', 'insufficient_scope', 'invalid_dpop_proof']);
 
@@ -439,6 +442,7 @@ function run(middleware: AuthMiddleware, req: ShadowRequest, realRes: object | u
  */
 export function middlewareVerifier(options: MiddlewareVerifierOptions): MiddlewareVerifier {
   if (!isObject(options)) fail('options must be an object { name?, middleware, toAuthInfo? }');
+  refuseUnknownOptions('middlewareVerifier', options, MIDDLEWARE_OPTIONS);
   const name = options.name ?? 'middleware';
   if (typeof name !== 'string' || name === '') fail('name must be a non-empty string');
   const { middleware } = options;

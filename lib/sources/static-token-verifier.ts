@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { MultiAuthConfigError } from '../core/errors';
+import { refuseUnknownOptions } from '../core/options';
 import { isB64Token } from '../http/token-extraction';
 import { decodeUnverifiedJwt, inspectionOf } from '../core/token-inspection';
 import { notMine } from '../core/types';
@@ -35,6 +36,10 @@ interface Entry {
   info: StaticTokenEntry;
 }
 
+/** Every option `staticTokenVerifier` takes, and every member of a key's entry. */
+const STATIC_OPTIONS: readonly string[] = ['name', 'tokens'];
+const ENTRY_MEMBERS: readonly string[] = ['clientId', 'scopes', 'subject', 'expiresAt', 'claims'];
+
 function fail(message: string): never {
   throw new MultiAuthConfigError(`staticTokenVerifier: ${message}`);
 }
@@ -47,6 +52,7 @@ function checkEntry(value: unknown, index: number): StaticTokenEntry {
   const where = `tokens entry #${index + 1}`;
   if (value === null || typeof value !== 'object') fail(`${where} must be an object { clientId, scopes }`);
   const e = value as Record<string, unknown>;
+  refuseUnknownOptions('staticTokenVerifier', e, ENTRY_MEMBERS, `tokens[#${index + 1}]`);
   if (typeof e.clientId !== 'string' || e.clientId === '') fail(`${where} needs a non-empty string clientId`);
   if (!Array.isArray(e.scopes) || !e.scopes.every((s) => typeof s === 'string')) fail(`${where} needs scopes: an array of strings`);
   if (e.subject !== undefined && typeof e.subject !== 'string') fail(`${where}: subject must be a string`);
@@ -78,6 +84,7 @@ function checkEntry(value: unknown, index: number): StaticTokenEntry {
  */
 export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenVerifier & { name: string } {
   if (options === null || typeof options !== 'object') fail('options must be an object { name?, tokens }');
+  refuseUnknownOptions('staticTokenVerifier', options, STATIC_OPTIONS);
   const name = options.name ?? 'static';
   if (typeof name !== 'string' || name === '') fail('name must be a non-empty string');
   const raw = options.tokens instanceof Map ? [...options.tokens] : options.tokens && typeof options.tokens === 'object' ? Object.entries(options.tokens) : fail('tokens must be an object or Map of API key -> { clientId, scopes }');

@@ -3,6 +3,7 @@ import { checkScopes } from '../core/claims';
 import { refuseUnknownOptions } from '../core/options';
 import type { CacheOptions } from './result-cache';
 import type { NamedSource } from './source-chain';
+import type { Request } from 'express';
 import type { AuthServer, Decision, TokenVerifier } from '../core/types';
 
 /**
@@ -34,10 +35,13 @@ export interface MultiAuthOptions {
   /** Longest token accepted, in characters; longer ones are refused before any source runs. Default 8,192. */
   maxTokenLength?: number;
   /**
-   * Called once per bearer check (request or `auth.verify`) with the outcome; never with the raw
-   * token. What it throws becomes a process warning and never changes the answer.
+   * Called once per bearer check with the outcome, and once more when a guard or `mcpPolicy`
+   * refuses a request this check let through (`outcome: 'forbidden'`, with the `rule`). The
+   * second argument is the Express request (`undefined` for `auth.verify`), to join decisions
+   * with request logs. Never given the token or a piece of it. What it throws becomes a process
+   * warning and never changes the answer.
    */
-  onDecision?: (decision: Decision) => void;
+  onDecision?: (decision: Decision, req: Request | undefined) => void;
 }
 
 /** `multiAuth`'s options, checked and with defaults applied. */
@@ -50,7 +54,7 @@ export interface ResolvedConfig {
   timeoutMs: number;
   cache: false | CacheOptions;
   maxTokenLength: number;
-  onDecision: ((decision: Decision) => void) | undefined;
+  onDecision: ((decision: Decision, req: Request | undefined) => void) | undefined;
 }
 
 /** Every option `multiAuth` takes: add a new option's name here, or it is refused as a typo. */

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { sendError, sendNoCredentials, type ChallengeContext } from '../http/challenge';
+import { sendError, sendNoCredentials } from '../http/challenge';
 import { resolveConfig, type MultiAuthOptions } from './config';
 import {
   InsufficientScopeError,
@@ -17,10 +17,11 @@ import {
 } from '../core/errors';
 import { ResultCache } from './result-cache';
 import { runChain } from './source-chain';
-import { setAuth, setChallengeContext } from '../http/request-auth';
+import { getAuth, setAuth, setChallengeContext, type RequestContext } from '../http/request-auth';
 import { assertB64Token, isB64Token, takeBearerCredentials } from '../http/token-extraction';
 import { inspectToken } from '../core/token-inspection';
-import type { Decision, InspectedToken, MultiAuthInfo } from '../core/types';
+import { redactToken } from '../core/redaction';
+import type { Decision, InspectedToken, LaterRefusal, MultiAuthInfo } from '../core/types';
 
 /** The Express router `multiAuth()` returns, with its parts. */
 export type MultiAuth = Router & {
@@ -79,22 +80,41 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
   // served to another request that carries the same token without the rest.
   const uncacheable = new Set(sources.filter((s) => s.verifier.cacheable === false).map((s) => s.name));
   const cache = config.cache === false ? undefined : new ResultCache(config.cache);
-  const challenge: ChallengeContext = Object.freeze({
-    resourceMetadataUrl: config.resourceMetadataUrl,
-    scopes: requiredScopes,
-  });
   const noop: RequestHandler = (_req, _res, next) => next();
   const routes: RequestHandler = config.primary ? config.primary.routes({ requiredScopes: [...requiredScopes] }) : noop;
 
-  const report = (decision: Decision): void => {
+  /** `token`, when known, is scrubbed from the warning an observer's error becomes. */
+  const report = (decision: Decision, req: IncomingMessage | undefined, token?: string): void => {
     if (!onDecision) return;
     try {
-      onDecision(decision);
+      onDecision(decision, req as Request | undefined);
     } catch (error) {
       // An observer must never change the answer.
-      process.emitWarning(`express-multiauth: onDecision threw: ${error instanceof Error ? error.message : String(error)}`);
+      const message = `express-multiauth: onDecision threw: ${error instanceof Error ? error.message : String(error)}`;
+      process.emitWarning(token === undefined ? message : redactToken(message, token));
     }
   };
+
+  /** A guard's or mcpPolicy's refusal of a request this router let through, as a decision. */
+  const reportLater = (req: IncomingMessage, refusal: LaterRefusal): void => {
+    const info = getAuth(req);
+    const decision: Decision = { outcome: refusal.outcome, status: refusal.status, attempts: [], cached: false, rule: refusal.rule };
+    if (refusal.reason !== undefined) decision.reason = refusal.reason;
+    if (info) {
+      decision.source = info.source;
+      decision.clientId = info.clientId;
+      decision.tokenId = tokenId(inspectToken(info.token));
+    }
+    report(decision, req, info?.token);
+  };
+
+  // Travels with each request this router lets through, so guards and mcpPolicy further down
+  // answer with the same resource_metadata and report through this router's onDecision.
+  const challenge: RequestContext = Object.freeze({
+    resourceMetadataUrl: config.resourceMetadataUrl,
+    scopes: requiredScopes,
+    ...(onDecision ? { report: reportLater } : {}),
+  });
 
   const missingScope = (info: MultiAuthInfo): boolean => {
     for (const scope of requiredScopes) if (!info.scopes.includes(scope)) return true;
@@ -165,8 +185,8 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     return conclude(result.info, decision);
   };
 
-  const refuseRequest = (res: Response, error: InvalidRequestError): void => {
-    report({ outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message });
+  const refuseRequest = (req: Request, res: Response, error: InvalidRequestError): void => {
+    report({ outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message }, req);
     sendError(res, error, challenge);
   };
 
@@ -175,22 +195,22 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     try {
       raw = takeBearerCredentials(req);
     } catch (error) {
-      refuseRequest(res, error as InvalidRequestError);
+      refuseRequest(req, res, error as InvalidRequestError);
       return;
     }
     if (raw === undefined) {
       if (!config.authRequired) {
-        report({ outcome: 'anonymous', status: 200, attempts: [], cached: false });
+        report({ outcome: 'anonymous', status: 200, attempts: [], cached: false }, req);
         setChallengeContext(req, challenge);
         next();
         return;
       }
-      report({ outcome: 'no_credentials', status: 401, attempts: [], cached: false });
+      report({ outcome: 'no_credentials', status: 401, attempts: [], cached: false }, req);
       sendNoCredentials(res, challenge);
       return;
     }
     const finish = ({ info, error, decision }: Answer): void => {
-      report(decision);
+      report(decision, req, raw);
       if (error) {
         sendError(res, error, challenge);
         return;
@@ -211,7 +231,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     try {
       assertB64Token(raw);
     } catch (error) {
-      refuseRequest(res, error as InvalidRequestError);
+      refuseRequest(req, res, error as InvalidRequestError);
       return;
     }
     fromChain(token, req, now).then(finish, next);
@@ -222,13 +242,13 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     if (raw === '' || !isB64Token(raw)) {
       const error = new InvalidRequestError('The token must be a non-empty RFC 6750 b64token');
       error.decision = { outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message };
-      report(error.decision);
+      report(error.decision, undefined);
       throw error;
     }
     const token = inspectToken(raw);
     const now = Date.now();
     const { info, error, decision } = fromCache(token, now) ?? (await fromChain(token, undefined, now));
-    report(decision);
+    report(decision, undefined, raw);
     if (error) {
       error.decision = decision;
       throw error;

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { standardClaims } from '../core/claims';
 import { notMine } from '../core/types';
+import { redactToken } from '../core/redaction';
 import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
 /** A source with the name the chain reports it under. */
@@ -94,14 +95,6 @@ function toMultiAuthInfo(
 }
 
 /**
- * Keeps the token out of what a source put in its message, however short the token: a short
- * API key is a secret all the same. (Our own fixed reasons never contain it and are not touched.)
- */
-function redact(reason: string, token: string): string {
-  return token === '' || !reason.includes(token) ? reason : reason.split(token).join('[token]');
-}
-
-/**
  * The context one source gets for one token. Its `signal` (an AbortController, which is costly to
  * make) is created only if the source asks for it: most sources refuse a foreign token before
  * they would pass a signal to anything.
@@ -189,7 +182,7 @@ async function runOne(
     return { attempt: attempt('accepted'), info };
   } catch (error) {
     const outcome = classify(error);
-    const reason = error instanceof SourceTimeout ? `no answer within ${timeoutMs} ms` : redact(messageOf(error), token.raw);
+    const reason = error instanceof SourceTimeout ? `no answer within ${timeoutMs} ms` : redactToken(messageOf(error), token.raw);
     return { attempt: attempt(outcome, reason) };
   }
 }

@@ -163,7 +163,9 @@ export interface Attempt {
  * - `invalid_request`: credentials in a form RFC 6750 forbids or that cannot be parsed (400);
  * - `rejected`: no source accepted the token, or it was too long or rejected moments ago (401);
  * - `insufficient_scope`: accepted, but without every required scope (403);
- * - `failed`: no source accepted and at least one could not decide (503).
+ * - `failed`: no source accepted and at least one could not decide (503);
+ * - `forbidden`: a guard (`requireScopes`, `requireAnyScope`, `requireSource`) or `mcpPolicy`
+ *   after the bearer check refused a request the check had let through (403); `rule` says which.
  */
 export type DecisionOutcome =
   | 'accepted'
@@ -172,11 +174,13 @@ export type DecisionOutcome =
   | 'invalid_request'
   | 'rejected'
   | 'insufficient_scope'
-  | 'failed';
+  | 'failed'
+  | 'forbidden';
 
 /**
  * What `onDecision` receives: once per bearer check, whether from the middleware or from
- * `auth.verify`. Refusals by guards and `mcpPolicy` further down are not reported here.
+ * `auth.verify`, and once more for a request that a guard or `mcpPolicy` further down refuses
+ * (with the `rule` that refused it). Never contains the token or any 8-character piece of it.
  */
 export interface Decision {
   /** What happened; see {@link DecisionOutcome}. */
@@ -193,6 +197,26 @@ export interface Decision {
   cached: boolean;
   /** The first 16 hex digits of the token's SHA-256, to correlate logs without the token. */
   tokenId?: string;
-  /** Operator-facing detail for refusals before any source ran. */
+  /** Operator-facing detail: for refusals before any source ran, and for a guard's or policy's refusal. */
+  reason?: string;
+  /**
+   * The guard or policy rule that refused the request, on decisions made after the bearer check:
+   * e.g. `requireScopes(repo:admin)` or `mcpPolicy tools["delete_repo"].scopes`.
+   */
+  rule?: string;
+}
+
+/**
+ * What a guard or `mcpPolicy` reports when it refuses a request the bearer check let through;
+ * the `multiAuth` that authenticated the request turns it into a {@link Decision}.
+ */
+export interface LaterRefusal {
+  /** `forbidden` (403), or `no_credentials` (401) for a request let through without a token, or `invalid_request` (400). */
+  outcome: 'forbidden' | 'no_credentials' | 'invalid_request';
+  /** The HTTP status sent. */
+  status: number;
+  /** The guard or rule that refused, e.g. `requireSource(internal)`. */
+  rule: string;
+  /** What did not match, for the operator (scopes and source names, never the token). */
   reason?: string;
 }

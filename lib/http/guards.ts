@@ -1,10 +1,11 @@
 import type { RequestHandler } from 'express';
 import { sendError, sendNoCredentials } from './challenge';
 import { InsufficientScopeError, MultiAuthConfigError } from '../core/errors';
-import { getAuth, getChallengeContext } from './request-auth';
+import { getAuth, getChallengeContext, reportRefusal } from './request-auth';
 import type { MultiAuthInfo } from '../core/types';
 
-type Check = (auth: MultiAuthInfo) => boolean;
+/** `undefined` to let the request through, else what did not match (for the operator). */
+type Check = (auth: MultiAuthInfo) => string | undefined;
 
 function checkNames(names: string[], guard: string, what: string): readonly string[] {
   if (names.length === 0) throw new MultiAuthConfigError(`${guard}() needs at least one ${what}`);
@@ -18,22 +19,30 @@ function checkNames(names: string[], guard: string, what: string): readonly stri
 
 /**
  * The shared shape of every guard: 401 with the bearer challenge when `multiAuth` let the
- * request through without credentials, 403 `insufficient_scope` when the check fails.
+ * request through without credentials, 403 `insufficient_scope` when the check fails. Either
+ * refusal is reported, with `rule`, through the `onDecision` of the `multiAuth` in front.
  */
-function guard(check: Check, challengeScopes: readonly string[], description: string): RequestHandler {
+function guard(rule: string, check: Check, challengeScopes: readonly string[], description: string): RequestHandler {
   return (req, res, next) => {
     const context = getChallengeContext(req);
     const auth = getAuth(req);
     if (!auth) {
+      reportRefusal(req, context, { outcome: 'no_credentials', status: 401, rule, reason: 'no credentials' });
       sendNoCredentials(res, { ...context, scopes: challengeScopes.length > 0 ? challengeScopes : context.scopes });
       return;
     }
-    if (check(auth)) {
+    const mismatch = check(auth);
+    if (mismatch === undefined) {
       next();
       return;
     }
+    reportRefusal(req, context, { outcome: 'forbidden', status: 403, rule, reason: mismatch });
     sendError(res, new InsufficientScopeError(challengeScopes, description), context);
   };
+}
+
+function lacking(auth: MultiAuthInfo, scopes: readonly string[]): string {
+  return `the token lacks ${scopes.filter((s) => !auth.scopes.includes(s)).join(' ')} (it has ${auth.scopes.join(' ') || 'no scope'})`;
 }
 
 /**
@@ -44,7 +53,12 @@ function guard(check: Check, challengeScopes: readonly string[], description: st
  */
 export function requireScopes(...scopes: string[]): RequestHandler {
   const needed = checkNames(scopes, 'requireScopes', 'scope');
-  return guard((auth) => needed.every((s) => auth.scopes.includes(s)), needed, 'The access token lacks a scope this route requires');
+  return guard(
+    `requireScopes(${needed.join(', ')})`,
+    (auth) => (needed.every((s) => auth.scopes.includes(s)) ? undefined : lacking(auth, needed)),
+    needed,
+    'The access token lacks a scope this route requires',
+  );
 }
 
 /**
@@ -55,7 +69,12 @@ export function requireScopes(...scopes: string[]): RequestHandler {
  */
 export function requireAnyScope(...scopes: string[]): RequestHandler {
   const accepted = checkNames(scopes, 'requireAnyScope', 'scope');
-  return guard((auth) => accepted.some((s) => auth.scopes.includes(s)), accepted, 'The access token lacks a scope this route requires');
+  return guard(
+    `requireAnyScope(${accepted.join(', ')})`,
+    (auth) => (accepted.some((s) => auth.scopes.includes(s)) ? undefined : `the token has none of ${accepted.join(' ')} (it has ${auth.scopes.join(' ') || 'no scope'})`),
+    accepted,
+    'The access token lacks a scope this route requires',
+  );
 }
 
 /**
@@ -68,5 +87,10 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
  */
 export function requireSource(...names: string[]): RequestHandler {
   const allowed = checkNames(names, 'requireSource', 'source name');
-  return guard((auth) => allowed.includes(auth.source), [], 'This kind of access token is not accepted for this route');
+  return guard(
+    `requireSource(${allowed.join(', ')})`,
+    (auth) => (allowed.includes(auth.source) ? undefined : `the token comes from ${auth.source}, not from ${allowed.join(' or ')}`),
+    [],
+    'This kind of access token is not accepted for this route',
+  );
 }

@@ -1,6 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { ChallengeContext } from './challenge';
-import type { MultiAuthInfo } from '../core/types';
+import type { LaterRefusal, MultiAuthInfo } from '../core/types';
+
+/**
+ * The challenge settings `multiAuth` leaves on a request, plus how to report a refusal made
+ * further down (by a guard or `mcpPolicy`) through that `multiAuth`'s `onDecision`. The same
+ * object for every request of one `multiAuth`: it travels the way the challenge context already
+ * did, so reporting costs nothing per request until something is refused.
+ */
+export interface RequestContext extends ChallengeContext {
+  /** Present when the `multiAuth` has an `onDecision`. */
+  readonly report?: (req: IncomingMessage, refusal: LaterRefusal) => void;
+}
 
 /**
  * Where `multiAuth` leaves its challenge settings on a request, so guards further down answer
@@ -9,15 +20,15 @@ import type { MultiAuthInfo } from '../core/types';
  */
 const CONTEXT = Symbol.for('express-multiauth.context');
 
-type WithContext = IncomingMessage & { [CONTEXT]?: ChallengeContext; auth?: unknown };
-type InfoWithContext = MultiAuthInfo & { [CONTEXT]?: ChallengeContext };
+type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext; auth?: unknown };
+type InfoWithContext = MultiAuthInfo & { [CONTEXT]?: RequestContext };
 
 /** For a request let through without a token (`authRequired: false`). */
-export function setChallengeContext(req: IncomingMessage, context: ChallengeContext): void {
+export function setChallengeContext(req: IncomingMessage, context: RequestContext): void {
   (req as WithContext)[CONTEXT] = context;
 }
 
-export function getChallengeContext(req: IncomingMessage): ChallengeContext {
+export function getChallengeContext(req: IncomingMessage): RequestContext {
   return (req as WithContext)[CONTEXT] ?? ((req as WithContext).auth as InfoWithContext | undefined)?.[CONTEXT] ?? {};
 }
 
@@ -28,13 +39,18 @@ export function getChallengeContext(req: IncomingMessage): ChallengeContext {
  * express-oauth2-jwt-bearer's declaration of `auth`, and assigning through it would not compile
  * in apps that load either.
  */
-export function setAuth(req: IncomingMessage, info: MultiAuthInfo, context?: ChallengeContext): void {
+export function setAuth(req: IncomingMessage, info: MultiAuthInfo, context?: RequestContext): void {
   if (context !== undefined) {
     // On req itself when the object cannot take it (a source returned a frozen AuthInfo).
     if (Object.isExtensible(info)) (info as InfoWithContext)[CONTEXT] = context;
     else (req as WithContext)[CONTEXT] = context;
   }
   (req as WithContext).auth = info;
+}
+
+/** Reports a refusal made after the bearer check through the `multiAuth` that let the request in (if it listens). */
+export function reportRefusal(req: IncomingMessage, context: RequestContext, refusal: LaterRefusal): void {
+  context.report?.(req, refusal);
 }
 
 /**

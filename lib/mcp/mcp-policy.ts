@@ -7,7 +7,7 @@ import { sendError, sendNoCredentials } from '../http/challenge';
 import { InsufficientScopeError, InvalidRequestError, MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
 import type { MultiAuth } from '../chain/multi-auth';
-import { getAuth, getChallengeContext } from '../http/request-auth';
+import { getAuth, getChallengeContext, reportRefusal } from '../http/request-auth';
 import type { MultiAuthInfo } from '../core/types';
 
 /**
@@ -49,6 +49,8 @@ export interface McpPolicyOptions {
 }
 
 interface CompiledRule {
+  /** Where the rule was declared, e.g. `tools["delete_repo"]`: named in refusals reported to `onDecision`. */
+  readonly where: string;
   readonly scopes: readonly string[];
   readonly anyScopes: readonly string[];
   readonly sources: readonly string[] | undefined;
@@ -74,7 +76,7 @@ interface RequestCall {
  */
 type Verdict =
   | { outcome: 'pass' }
-  | { outcome: 'denied' | 'unauthenticated' | 'source' | 'scope'; scopes: string[] };
+  | { outcome: 'denied' | 'unauthenticated' | 'source' | 'scope'; scopes: string[]; rule: string; reason: string };
 
 /**
  * Where a policy leaves itself on a request it let through, so `allowedTools(req)` finds it.
@@ -134,7 +136,7 @@ function compileRule(value: unknown, where: string, sourceNames: readonly string
       }
     }
   }
-  return Object.freeze({ scopes, anyScopes, sources });
+  return Object.freeze({ where, scopes, anyScopes, sources });
 }
 
 function compileTable(
@@ -207,10 +209,11 @@ function requestsIn(body: unknown): RequestCall[] {
 /** The pure decision: no Express, no HTTP. `baseScopes` are the scopes `multiAuth` requires of every token. */
 function judge(policy: CompiledPolicy, auth: MultiAuthInfo | undefined, calls: RequestCall[], baseScopes: readonly string[]): Verdict {
   const needed = new Set(baseScopes);
-  let denied = false;
-  let ruled = false;
-  let wrongSource = false;
-  let lacksScope = false;
+  // The first rule of each kind that refused, for the operator.
+  let denied: string | undefined;
+  let ruled: string | undefined;
+  let wrongSource: { rule: string; reason: string } | undefined;
+  let lacksScope: { rule: string; reason: string } | undefined;
   for (const call of calls) {
     const rules: CompiledRule[] = [];
     const methodRule = policy.methods.get(call.method);
@@ -218,30 +221,34 @@ function judge(policy: CompiledPolicy, auth: MultiAuthInfo | undefined, calls: R
     const toolRule = call.tool === undefined ? undefined : policy.tools.get(call.tool);
     if (toolRule) rules.push(toolRule);
     if (rules.length === 0) {
-      if (policy.deny) denied = true;
+      if (policy.deny) denied ??= call.tool === undefined ? call.method : `tools/call ${call.tool}`;
       continue;
     }
-    ruled = true;
+    ruled ??= rules[0].where;
     for (const rule of rules) {
       for (const scope of rule.scopes) {
         needed.add(scope);
-        if (!auth?.scopes.includes(scope)) lacksScope = true;
+        if (!auth?.scopes.includes(scope)) lacksScope ??= { rule: `${rule.where}.scopes`, reason: `the token lacks ${scope}` };
       }
       if (rule.anyScopes.length > 0) {
         const held = rule.anyScopes.find((scope) => auth?.scopes.includes(scope));
         // Name the alternative the token already uses, else the first (least privileged) one:
         // a client that asks for exactly `scope=` must end up with a token that can do this.
         needed.add(held ?? rule.anyScopes[0]);
-        if (held === undefined) lacksScope = true;
+        if (held === undefined) {
+          lacksScope ??= { rule: `${rule.where}.anyScopes`, reason: `the token has none of ${rule.anyScopes.join(' ')}` };
+        }
       }
-      if (rule.sources && !(auth && rule.sources.includes(auth.source))) wrongSource = true;
+      if (rule.sources && !(auth && rule.sources.includes(auth.source))) {
+        wrongSource ??= { rule: `${rule.where}.sources`, reason: `the token comes from ${auth?.source}, not from ${rule.sources.join(' or ')}` };
+      }
     }
   }
   const scopes = [...needed];
-  if (denied) return { outcome: 'denied', scopes: [] };
-  if (ruled && !auth) return { outcome: 'unauthenticated', scopes };
-  if (wrongSource) return { outcome: 'source', scopes: [] };
-  if (lacksScope) return { outcome: 'scope', scopes };
+  if (denied !== undefined) return { outcome: 'denied', scopes: [], rule: 'default: deny', reason: `no rule matches ${denied}` };
+  if (ruled !== undefined && !auth) return { outcome: 'unauthenticated', scopes, rule: ruled, reason: 'no credentials' };
+  if (wrongSource) return { outcome: 'source', scopes: [], ...wrongSource };
+  if (lacksScope) return { outcome: 'scope', scopes, ...lacksScope };
   return { outcome: 'pass' };
 }
 
@@ -286,6 +293,7 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
       if (type === false) {
         // The policy cannot read it, and some transports match content types loosely and would
         // parse it themselves: refuse rather than let an unchecked message through.
+        reportRefusal(req, context, { outcome: 'invalid_request', status: 400, rule: 'mcpPolicy', reason: 'the body is not JSON' });
         sendError(res, new InvalidRequestError(NOT_JSON), context);
         return;
       }
@@ -295,6 +303,14 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
       }
       const auth = getAuth(req);
       const verdict = judge(policy, auth, requestsIn(req.body), context.scopes ?? []);
+      if (verdict.outcome !== 'pass') {
+        reportRefusal(req, context, {
+          outcome: verdict.outcome === 'unauthenticated' ? 'no_credentials' : 'forbidden',
+          status: verdict.outcome === 'unauthenticated' ? 401 : 403,
+          rule: `mcpPolicy ${verdict.rule}`,
+          reason: verdict.reason,
+        });
+      }
       switch (verdict.outcome) {
         case 'unauthenticated':
           sendNoCredentials(res, { ...context, scopes: verdict.scopes });

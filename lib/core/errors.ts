@@ -5,7 +5,9 @@ export type MultiAuthErrorCode =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 /**
  * Base of every error this package answers a request with. Carries the HTTP status and the
@@ -131,6 +133,36 @@ export class TemporarilyUnavailableError extends MultiAuthError {
   constructor(message = 'Token verification is temporarily unavailable', options?: { cause?: unknown }) {
     super('temporarily_unavailable', 503, message);
     if (options && 'cause' in options) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+/**
+ * 401 `invalid_dpop_proof` (RFC 9449 §7.1): a request with the DPoP scheme whose `DPoP` proof
+ * is missing, malformed, or does not fit the request (method, URL, token, time, key, replay).
+ *
+ * @example
+ * if (error instanceof InvalidDpopProofError) console.log(error.status, error.code); // 401 invalid_dpop_proof
+ */
+export class InvalidDpopProofError extends MultiAuthError {
+  /** `message` is the client's `error_description`: name no internals. */
+  constructor(message = 'The DPoP proof is invalid') {
+    super('invalid_dpop_proof', 401, message);
+  }
+}
+
+/**
+ * 401 `use_dpop_nonce` (RFC 9449 §9): the proof lacks a current server nonce. The answer carries
+ * `nonce` in a `DPoP-Nonce` header; the client signs a new proof with it and retries.
+ *
+ * @example
+ * if (error instanceof UseDpopNonceError) res.set('DPoP-Nonce', error.nonce);
+ */
+export class UseDpopNonceError extends MultiAuthError {
+  /** The nonce the next proof must carry. */
+  readonly nonce: string;
+  constructor(nonce: string, message = 'The DPoP proof must carry the nonce this server provides') {
+    super('use_dpop_nonce', 401, message);
+    this.nonce = nonce;
   }
 }
 

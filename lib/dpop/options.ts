@@ -1,0 +1,158 @@
+// lib/dpop/: RFC 9449 (DPoP) on the resource server: the options (options), the proof check
+// (proof), stateless nonces (nonce), jti replay memory (replay) and reading the DPoP scheme,
+// the proof and the request's URL from a request (request). jose verifies every proof; this
+// folder decides what to ask of it. May import core/, transport/ and http/.
+
+import type { IncomingMessage } from 'node:http';
+import { MultiAuthConfigError } from '../core/errors';
+import type { ReplayStore } from './replay';
+
+/** Asymmetric JWS algorithms a DPoP proof may use (RFC 9449 §4.3 forbids `none` and MACs). */
+export const DPOP_ALGORITHMS = [
+  'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519',
+] as const;
+
+/** A JWS algorithm allowed for DPoP proofs. */
+export type DpopAlgorithm = (typeof DPOP_ALGORITHMS)[number];
+
+/** `multiAuth({ dpop })`: accept DPoP-bound tokens (RFC 9449) with a proof on every request. */
+export interface DpopOptions {
+  /**
+   * `true`: every source's tokens must be DPoP-bound (a Bearer request is refused). A list of
+   * source names: those sources' tokens must be bound; the others may still come as Bearer.
+   * Default `false`: bound tokens need their proof, unbound ones are Bearer tokens as before.
+   */
+  required?: boolean | readonly string[];
+  /** Algorithms proofs may be signed with; asymmetric only. Default: all of {@link DPOP_ALGORITHMS}. */
+  algorithms?: readonly DpopAlgorithm[];
+  /** A proof's `iat` may be this many seconds before or after the server's clock. Default 300. */
+  maxProofAgeSeconds?: number;
+  /**
+   * Turns server nonces on (RFC 9449 §9): a proof must carry a nonce this server (or any replica
+   * with the same `secret`) issued within the last one or two `lifetimeSeconds` (default 300).
+   * `secret`: at least 32 bytes (a string is taken as UTF-8).
+   */
+  nonce?: { secret: string | Uint8Array; lifetimeSeconds?: number };
+  /**
+   * The public origin the proofs' `htu` is compared against (e.g. `https://mcp.example.com`),
+   * with the request's path appended; or a function giving the whole URL of a request. Default:
+   * the request's own scheme and host as Express sees them (so `app.set('trust proxy', ...)`
+   * decides whether `X-Forwarded-Proto`/`X-Forwarded-Host` count).
+   */
+  url?: string | ((req: IncomingMessage) => string);
+  /**
+   * A Keyv-compatible store (`get`, `set(key, value, ttlMs)`) shared by replicas, so a proof
+   * replayed at another replica is refused too. Keys are SHA-256 digests. When it fails, the
+   * per-process memory still refuses replays seen here, and a warning is emitted.
+   */
+  store?: ReplayStore;
+  /** Most proof ids remembered per process (for the replay check). Default 100,000. */
+  maxReplayEntries?: number;
+}
+
+/** {@link DpopOptions}, checked, with defaults. */
+export interface ResolvedDpopOptions {
+  required: true | ReadonlySet<string>;
+  algorithms: readonly DpopAlgorithm[];
+  maxProofAgeSeconds: number;
+  nonce: { secret: Uint8Array; lifetimeSeconds: number } | undefined;
+  url: string | ((req: IncomingMessage) => string) | undefined;
+  store: ReplayStore | undefined;
+  maxReplayEntries: number;
+}
+
+const KNOWN = ['required', 'algorithms', 'maxProofAgeSeconds', 'nonce', 'url', 'store', 'maxReplayEntries'];
+const MIN_SECRET_BYTES = 32;
+
+function fail(message: string): never {
+  throw new MultiAuthConfigError(`multiAuth: dpop.${message}`);
+}
+
+function positiveInteger(value: unknown, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) <= 0) fail(`${what} must be a positive whole number, got ${String(value)}`);
+  return value as number;
+}
+
+function publicOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail(`url must be an absolute http(s) origin such as "https://mcp.example.com", got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(`url must be an http(s) origin, got ${url.protocol}`);
+  if (url.pathname !== '/' || url.search || url.hash || value.trim() !== value) {
+    fail(`url must be an origin only (scheme, host, port), got ${JSON.stringify(value)}; the request's path is appended to it`);
+  }
+  return url.origin;
+}
+
+/**
+ * Checks `multiAuth`'s `dpop` option once, at construction. `sourceNames` are the chain's
+ * sources, so that `required` cannot name one that does not exist (a typo there would silently
+ * leave that source's tokens usable as Bearer).
+ */
+export function resolveDpopOptions(options: unknown, sourceNames: readonly string[]): ResolvedDpopOptions | undefined {
+  if (options === undefined || options === false) return undefined;
+  const given: Record<string, unknown> = options === true ? {} : (options as Record<string, unknown>);
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    throw new MultiAuthConfigError('multiAuth: dpop must be true or an object { required?, algorithms?, maxProofAgeSeconds?, nonce?, url?, store? }');
+  }
+  for (const key of Object.keys(given)) if (!KNOWN.includes(key)) fail(`${key} is not an option; known: ${KNOWN.join(', ')}`);
+
+  let required: true | ReadonlySet<string>;
+  const r = given.required;
+  if (r === undefined || r === false) required = new Set();
+  else if (r === true) required = true;
+  else if (Array.isArray(r) && r.every((n) => typeof n === 'string')) {
+    for (const name of r) if (!sourceNames.includes(name)) fail(`required names "${name}", which is not a source; sources: ${sourceNames.join(', ')}`);
+    required = new Set(r as string[]);
+  } else fail('required must be true, false or a list of source names');
+
+  let algorithms: readonly DpopAlgorithm[] = DPOP_ALGORITHMS;
+  if (given.algorithms !== undefined) {
+    const list = given.algorithms;
+    if (!Array.isArray(list) || list.length === 0) fail('algorithms must be a non-empty list such as ["ES256", "EdDSA"]');
+    for (const alg of list) {
+      if (!(DPOP_ALGORITHMS as readonly unknown[]).includes(alg)) {
+        fail(`algorithms: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm (RFC 9449 §4.3 forbids none and MACs); allowed: ${DPOP_ALGORITHMS.join(', ')}`);
+      }
+    }
+    algorithms = Object.freeze([...new Set(list as DpopAlgorithm[])]);
+  }
+
+  const maxProofAgeSeconds = positiveInteger(given.maxProofAgeSeconds, 'maxProofAgeSeconds', 300);
+
+  let nonce: ResolvedDpopOptions['nonce'];
+  if (given.nonce !== undefined) {
+    const n = given.nonce as Record<string, unknown>;
+    if (n === null || typeof n !== 'object') fail('nonce must be an object { secret, lifetimeSeconds? }');
+    for (const key of Object.keys(n)) if (key !== 'secret' && key !== 'lifetimeSeconds') fail(`nonce.${key} is not an option; known: secret, lifetimeSeconds`);
+    const secret =
+      typeof n.secret === 'string' ? Buffer.from(n.secret, 'utf8') : n.secret instanceof Uint8Array ? Buffer.from(n.secret) : undefined;
+    if (!secret) fail('nonce.secret must be a string or bytes');
+    if (secret.byteLength < MIN_SECRET_BYTES) fail(`nonce.secret must be at least ${MIN_SECRET_BYTES} bytes: a short secret lets nonces be guessed`);
+    nonce = { secret, lifetimeSeconds: positiveInteger(n.lifetimeSeconds, 'nonce.lifetimeSeconds', 300) };
+  }
+
+  let url: ResolvedDpopOptions['url'];
+  if (typeof given.url === 'string') url = publicOrigin(given.url);
+  else if (typeof given.url === 'function') url = given.url as (req: IncomingMessage) => string;
+  else if (given.url !== undefined) fail('url must be an origin string or a function (req) => string');
+
+  const store = given.store as ReplayStore | undefined;
+  if (store !== undefined && (store === null || typeof store.get !== 'function' || typeof store.set !== 'function')) {
+    fail('store must be Keyv-compatible: an object with get(key) and set(key, value, ttlMs)');
+  }
+
+  return {
+    required,
+    algorithms,
+    maxProofAgeSeconds,
+    nonce,
+    url,
+    store,
+    maxReplayEntries: positiveInteger(given.maxReplayEntries, 'maxReplayEntries', 100_000),
+  };
+}

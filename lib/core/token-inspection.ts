@@ -1,9 +1,23 @@
 import { isUtf8 } from 'node:buffer';
 import * as nodeCrypto from 'node:crypto';
-import { freezeDeep } from './claims';
+import { freezeDeep, nestingDepth } from './claims';
 import type { InspectedToken, UnverifiedJwt } from './types';
 
 const JWS_SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Deepest nesting of objects and arrays a JWT header or payload may have. Real claim sets nest a
+ * handful of levels; anything deeper is refused as "not a JWT" (a 401), so no later step (a
+ * copy, a clone, a user's recursive claim check) meets a structure built to exhaust the stack.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Longest token decoded as a JWT, in characters. Access tokens are a few kilobytes; a longer
+ * one is refused as "not a JWT" (a 401) before any decoding, whatever `maxTokenLength` a
+ * chain allows, so a source called directly cannot be made to parse megabytes either.
+ */
+export const MAX_JWT_LENGTH = 65_536;
 
 /** A non-empty run of unpadded base64url characters: what each part of a compact JWS must be. */
 export function isBase64urlSegment(segment: string): boolean {
@@ -17,9 +31,8 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
   if (!isUtf8(bytes)) return undefined;
   try {
     const value: unknown = JSON.parse(bytes.toString('utf8'));
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    return nestingDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH ? undefined : (value as Record<string, unknown>);
   } catch {
     return undefined;
   }
@@ -28,10 +41,12 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
 /**
  * Decodes a compact JWS's header and payload without verifying anything. Returns
  * `undefined` for anything that is not three base64url segments whose first two are UTF-8 JSON
- * objects (opaque tokens, JWEs, garbage). Both parts are deeply frozen: every source of a chain
+ * objects nested at most `MAX_JSON_DEPTH` levels, in at most `MAX_JWT_LENGTH` characters
+ * (opaque tokens, JWEs, garbage, hostile JSON). Both parts are deeply frozen: every source of a chain
  * sees the same objects, and none can change what the next one reads.
  */
 export function decodeUnverifiedJwt(token: string): UnverifiedJwt | undefined {
+  if (token.length > MAX_JWT_LENGTH) return undefined;
   const first = token.indexOf('.');
   if (first <= 0) return undefined;
   const second = token.indexOf('.', first + 1);

@@ -181,7 +181,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       if (result.asked && !result.attempts.some((a) => uncacheable.has(a.source))) cache?.setRejected(token);
       return { error: new InvalidTokenError(REJECTED), decision };
     }
-    if (!uncacheable.has(result.info.source)) cache?.setAccepted(token, result.info, now);
+    if (!uncacheable.has(result.info.source)) cache?.setAccepted(token, result.info, now, result.toleranceSeconds);
     return conclude(result.info, decision);
   };
 

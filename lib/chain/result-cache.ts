@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { expiredFromMs } from '../core/clock';
 import { freezeDeep } from '../core/claims';
 import type { InspectedToken, MultiAuthInfo } from '../core/types';
 
@@ -20,6 +21,13 @@ export interface CacheOptions {
 
 type CachedInfo = Omit<MultiAuthInfo, 'token'>;
 
+/**
+ * Where an entry keeps the instant it expires (`expiresAt` plus the accepting source's clock
+ * tolerance): a non-enumerable property, so a hit's spread copy never carries it into `req.auth`.
+ */
+const EXPIRED_FROM = Symbol('expiredFromMs');
+type Entry = CachedInfo & { readonly [EXPIRED_FROM]: number };
+
 function cloneDeepFrozen<T>(value: T): T {
   let copy: T;
   try {
@@ -36,18 +44,19 @@ function cloneDeepFrozen<T>(value: T): T {
  * got (a handler may add a scope or a note to its own `req.auth`; that must never reach the
  * next request with the same token). Cloning happens once per entry, not per hit.
  */
-function entryOf(info: CachedInfo): CachedInfo {
+function entryOf(info: CachedInfo, expiredFrom: number): Entry {
   const entry: CachedInfo = { ...info, scopes: cloneDeepFrozen(info.scopes), extra: cloneDeepFrozen(info.extra) };
   if (info.payload !== undefined) entry.payload = cloneDeepFrozen(info.payload);
   if (info.header !== undefined) entry.header = cloneDeepFrozen(info.header);
-  return Object.freeze(entry);
+  Object.defineProperty(entry, EXPIRED_FROM, { value: expiredFrom, enumerable: false });
+  return Object.freeze(entry) as Entry;
 }
 
 /**
  * A hit's `req.auth`: its own top-level objects, so a handler can change them as it could on the
  * first request; nested claim values stay the frozen shared ones (cheap, and unchangeable).
  */
-function requestCopy(entry: CachedInfo, token: string): MultiAuthInfo {
+function requestCopy(entry: Entry, token: string): MultiAuthInfo {
   const info: MultiAuthInfo = { ...entry, token, scopes: [...entry.scopes], extra: { ...entry.extra } };
   if (entry.payload !== undefined) info.payload = { ...entry.payload };
   if (entry.header !== undefined) info.header = { ...entry.header };
@@ -58,11 +67,12 @@ function requestCopy(entry: CachedInfo, token: string): MultiAuthInfo {
 /**
  * Remembers what the chain decided for a token, keyed by the token's SHA-256 (never the token),
  * so a token seen again costs a hash and a lookup instead of a signature check or an
- * introspection call. An acceptance never outlives the token's `expiresAt`; failures
- * (503s) are never remembered.
+ * introspection call. An acceptance never outlives the token's `expiresAt` plus the accepting
+ * source's clock tolerance (lib/core/clock.ts: the rule the source applied); failures (503s)
+ * are never remembered.
  */
 export class ResultCache {
-  private readonly accepted: LRUCache<string, CachedInfo>;
+  private readonly accepted: LRUCache<string, Entry>;
   private readonly rejected: LRUCache<string, true> | undefined;
   private readonly ttlMs: number;
 
@@ -83,7 +93,7 @@ export class ResultCache {
     const key = ResultCache.key(token);
     const hit = this.accepted.get(key);
     if (hit) {
-      if (hit.expiresAt !== undefined && hit.expiresAt * 1000 <= nowMs) {
+      if (nowMs >= hit[EXPIRED_FROM]) {
         this.accepted.delete(key);
         return undefined;
       }
@@ -92,12 +102,16 @@ export class ResultCache {
     return this.rejected?.get(key) ? 'rejected' : undefined;
   }
 
-  setAccepted(token: InspectedToken, info: MultiAuthInfo, nowMs: number): void {
-    let ttl = this.ttlMs;
-    if (info.expiresAt !== undefined) ttl = Math.min(ttl, info.expiresAt * 1000 - nowMs);
+  /**
+   * Remembers an acceptance until the earlier of `ttlMs` and the token's expiry under the
+   * accepting source's clock tolerance (`toleranceSeconds`, 0 when it has none).
+   */
+  setAccepted(token: InspectedToken, info: MultiAuthInfo, nowMs: number, toleranceSeconds = 0): void {
+    const expiredFrom = expiredFromMs(info.expiresAt, toleranceSeconds);
+    const ttl = Math.min(this.ttlMs, expiredFrom - nowMs);
     if (ttl <= 0) return;
     const { token: _raw, ...rest } = info;
-    this.accepted.set(ResultCache.key(token), entryOf(rest), { ttl });
+    this.accepted.set(ResultCache.key(token), entryOf(rest, expiredFrom), { ttl });
   }
 
   setRejected(token: InspectedToken): void {

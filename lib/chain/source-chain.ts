@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { standardClaims } from '../core/claims';
+import { isExpired, toleranceOf } from '../core/clock';
 import { notMine } from '../core/types';
 import { redactToken } from '../core/redaction';
 import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
@@ -12,7 +13,13 @@ export interface NamedSource {
 
 /** What the chain concluded for one token. */
 export type ChainResult =
-  | { outcome: 'accepted'; info: MultiAuthInfo; attempts: Attempt[] }
+  | {
+      outcome: 'accepted';
+      info: MultiAuthInfo;
+      attempts: Attempt[];
+      /** The accepting source's clock tolerance in seconds: the cache must honour the same expiry. */
+      toleranceSeconds: number;
+    }
   | {
       outcome: 'rejected' | 'failed';
       attempts: Attempt[];
@@ -176,7 +183,7 @@ async function runOne(
     if (result === null || result === undefined) return { attempt: attempt('rejected', NOT_RECOGNISED) };
     const info = toMultiAuthInfo(result as AuthInfo & Partial<MultiAuthInfo>, token.raw, source.name);
     if (typeof info === 'string') return { attempt: attempt('errored', info) };
-    if (info.expiresAt !== undefined && info.expiresAt * 1000 <= Date.now()) {
+    if (isExpired(info.expiresAt, toleranceOf(source.verifier), Date.now())) {
       return { attempt: attempt('rejected', 'the token has expired') };
     }
     return { attempt: attempt('accepted'), info };
@@ -210,7 +217,7 @@ export async function runChain(
     asked = true;
     const { attempt, info } = await runOne(source, token, req, timeoutMs);
     attempts.push(attempt);
-    if (info) return { outcome: 'accepted', info, attempts };
+    if (info) return { outcome: 'accepted', info, attempts, toleranceSeconds: toleranceOf(source.verifier) };
     if (attempt.outcome === 'failed') failed = true;
   }
   return { outcome: failed ? 'failed' : 'rejected', attempts, asked };

@@ -115,6 +115,13 @@ export interface TokenVerifier {
    */
   readonly cacheable?: boolean;
   /**
+   * Seconds of clock skew this source allowed when it accepted a token (jwtVerifier's
+   * `clockTolerance`). The chain and the result cache treat the token as valid until
+   * `expiresAt` plus this, exactly as the source did, so no layer refuses what the source
+   * accepted. Default 0.
+   */
+  readonly clockToleranceSeconds?: number;
+  /**
    * Decides one token: resolve its `AuthInfo`, resolve `null`/`undefined` or throw, as described
    * on `TokenVerifier`. `multiAuth` always passes `context`; a direct caller may not.
    */

@@ -113,6 +113,8 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
   const server: AuthServer = {
     resourceMetadataUrl: protectedResourceMetadataUrl(resource),
     verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
+    // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
+    clockToleranceSeconds: verifier.clockToleranceSeconds,
     routes({ requiredScopes: enforced }) {
       const description = {
         resource,

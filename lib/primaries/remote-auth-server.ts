@@ -111,6 +111,8 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
   const server: AuthServer = {
     resourceMetadataUrl: protectedResourceMetadataUrl(resource),
     verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
+    // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
+    clockToleranceSeconds: verifier.clockToleranceSeconds,
     routes({ requiredScopes: enforced }) {
       return protectedResourceMetadataRouter(describeResource(description, enforced));
     },

@@ -478,7 +478,7 @@ function compactInput(token: string): FlattenedJWSInput {
  * });
  * const auth = multiAuth({ verifiers: [internal] });
  */
-export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { readonly name: string } {
+export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { readonly name: string; readonly clockToleranceSeconds: number } {
   if (!isJsonObject(options)) throw configError('options are required: { issuer, audience, ... }');
   refuseUnknownOptions('jwtVerifier', options, JWT_VERIFIER_OPTIONS);
   const name = options.name ?? 'jwt';
@@ -656,5 +656,5 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return info;
   }
 
-  return { name, verifyAccessToken, [notMine]: foreign };
+  return { name, verifyAccessToken, clockToleranceSeconds: clockTolerance, [notMine]: foreign };
 }

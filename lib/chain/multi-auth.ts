@@ -48,12 +48,6 @@ const REJECTED = 'The access token is invalid or has expired';
 const LACKS_SCOPE = 'The access token lacks a scope this resource requires';
 const UNAVAILABLE = 'Token verification is temporarily unavailable; retry later';
 
-/** What Express 4's and 5's routers have and their type declarations leave out. */
-interface Dispatching {
-  stack: unknown[];
-  handle(req: Request, res: Response, next: NextFunction): void;
-}
-
 function tokenId(token: InspectedToken): string {
   return token.digest.toString('hex', 0, 8);
 }
@@ -268,26 +262,6 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
 
   const router = Router();
   router.use(entry);
-  // Express's router dispatch (path matching, `req.baseUrl`/`req.next` bookkeeping, restoring
-  // them on the way out) costs several µs per request, a visible share of a cache hit. While
-  // `entry` is the router's only layer, mounted at '/', that dispatch cannot change anything
-  // `entry` sees, so the router calls it directly. Layers a user adds later (`auth.use(...)`)
-  // turn the full dispatch back on.
-  const dispatching = router as unknown as Dispatching;
-  const onlyLayer = dispatching.stack[0];
-  const dispatch = dispatching.handle;
-  dispatching.handle = function handle(this: Dispatching, req, res, next) {
-    if (this.stack.length !== 1 || this.stack[0] !== onlyLayer) {
-      dispatch.call(this, req, res, next);
-      return;
-    }
-    try {
-      entry(req, res, next);
-    } catch (error) {
-      // As the router would: a synchronous throw becomes next(error).
-      next(error);
-    }
-  };
   return Object.defineProperties(router, {
     bearer: { value: bearer, enumerable: true },
     routes: { value: routes, enumerable: true },

@@ -4,6 +4,8 @@
 export { multiAuth, type MultiAuth } from './chain/multi-auth';
 export type { MultiAuthOptions } from './chain/config';
 export type { CacheOptions } from './chain/result-cache';
+export type { DpopOptions, DpopAlgorithm } from './dpop/options';
+export type { ReplayStore } from './dpop/replay';
 
 // Sources
 export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './sources/static-token-verifier';
@@ -48,6 +50,8 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   TemporarilyUnavailableError,
+  InvalidDpopProofError,
+  UseDpopNonceError,
   MultiAuthConfigError,
   type MultiAuthErrorCode,
 } from './core/errors';
@@ -57,6 +61,7 @@ export type {
   TokenVerifier,
   AuthServer,
   VerifyContext,
+  DpopRouteContext,
   InspectedToken,
   UnverifiedJwt,
   Attempt,

@@ -190,7 +190,7 @@ describe('dpop options', () => {
     [{ url: 'https://mcp.example.com/mcp' }, /origin only/],
     [{ maxProofAgeSeconds: 0 }, /positive/],
     [{ store: {} }, /Keyv-compatible/],
-    [{ requird: true }, /requird is not an option/],
+    [{ requird: true }, /unknown option "dpop.requird"; did you mean "dpop.required"/],
   ])('refuses %j', (options, message) => {
     expect(() => resolveDpopOptions(options, ['primary'])).toThrow(MultiAuthConfigError);
     expect(() => resolveDpopOptions(options, ['primary'])).toThrow(message);

@@ -114,6 +114,11 @@ export interface TokenRequest extends ClientAuthOptions {
   scope?: string;
   /** Lifetime of this one token in seconds (a test-only header the child honours). */
   ttl?: number;
+  /**
+   * A DPoP proof for the token endpoint (RFC 9449 §5): oidc-provider then binds the token to the
+   * proof's key (`cnf.jkt`, `token_type: DPoP`).
+   */
+  dpop?: string;
 }
 
 /** A successful RFC 6749 token response. */
@@ -422,11 +427,12 @@ function makeIssuer(child: ChildProcessWithoutNullStreams, ready: ReadyLine, opt
     defaultResource,
     accountSub: options.account?.sub ?? 'test-user',
 
-    async tokenResponse({ resource, scope, client = m2mClient, authMethod, ttl } = {}) {
+    async tokenResponse({ resource, scope, client = m2mClient, authMethod, ttl, dpop } = {}) {
       const params: Record<string, string> = { grant_type: 'client_credentials' };
       if (resource !== undefined) params.resource = resource;
       if (scope !== undefined) params.scope = scope;
       const headers: Record<string, string> = ttl === undefined ? {} : { 'x-harness-access-token-ttl': String(ttl) };
+      if (dpop !== undefined) headers.dpop = dpop;
       const { status, body } = await postForm(ready.endpoints.token, params, client, authMethod, headers);
       if (status !== 200) throw new IssuerRequestError(`token request failed: ${status} ${JSON.stringify(body)}`, status, body);
       return body as TokenResponse;

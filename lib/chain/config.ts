@@ -1,6 +1,7 @@
 import { MultiAuthConfigError } from '../core/errors';
 import { checkScopes } from '../core/claims';
 import { refuseUnknownOptions } from '../core/options';
+import { resolveDpopOptions, type DpopOptions, type ResolvedDpopOptions } from '../dpop/options';
 import type { CacheOptions } from './result-cache';
 import type { NamedSource } from './source-chain';
 import type { Request } from 'express';
@@ -42,6 +43,12 @@ export interface MultiAuthOptions {
    * warning and never changes the answer.
    */
   onDecision?: (decision: Decision, req: Request | undefined) => void;
+  /**
+   * Accept DPoP (RFC 9449): `Authorization: DPoP <token>` with a `DPoP` proof, checked on every
+   * request, for tokens bound to the proof's key (`cnf.jkt`). `true` for the defaults. Off by
+   * default: then every token with `cnf` is refused, since nothing would check its proof.
+   */
+  dpop?: boolean | DpopOptions;
 }
 
 /** `multiAuth`'s options, checked and with defaults applied. */
@@ -55,12 +62,13 @@ export interface ResolvedConfig {
   cache: false | CacheOptions;
   maxTokenLength: number;
   onDecision: ((decision: Decision, req: Request | undefined) => void) | undefined;
+  dpop: ResolvedDpopOptions | undefined;
 }
 
 /** Every option `multiAuth` takes: add a new option's name here, or it is refused as a typo. */
 export const MULTI_AUTH_OPTIONS: readonly string[] = [
   'primary', 'verifiers', 'requiredScopes', 'resourceMetadataUrl', 'authRequired',
-  'timeoutMs', 'cache', 'maxTokenLength', 'onDecision',
+  'timeoutMs', 'cache', 'maxTokenLength', 'onDecision', 'dpop',
 ];
 const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeMax', 'negativeTtlMs'];
 const MAX_TIMER_MS = 2_147_483_647;
@@ -183,5 +191,6 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     cache: checkCache(options.cache),
     maxTokenLength: options.maxTokenLength === undefined ? 8_192 : Math.floor(checkPositiveNumber(options.maxTokenLength, 'maxTokenLength')),
     onDecision: options.onDecision as ResolvedConfig['onDecision'],
+    dpop: resolveDpopOptions(options.dpop, sources.map((s) => s.name)),
   };
 }

@@ -10,11 +10,16 @@ import { sendError, sendNoCredentials } from '../http/challenge';
 import { resolveConfig, type MultiAuthOptions } from './config';
 import {
   InsufficientScopeError,
+  InvalidDpopProofError,
   InvalidRequestError,
   InvalidTokenError,
   MultiAuthError,
   TemporarilyUnavailableError,
+  UseDpopNonceError,
 } from '../core/errors';
+import { bindingProblem } from '../dpop/binding';
+import { DpopProofError, DpopProofVerifier, type VerifiedProof } from '../dpop/proof';
+import { requestUrl, takeDpopToken, takeProof } from '../dpop/request';
 import { ResultCache } from './result-cache';
 import { runChain } from './source-chain';
 import { getAuth, setAuth, setChallengeContext, type RequestContext } from '../http/request-auth';
@@ -47,6 +52,7 @@ export type MultiAuth = Router & {
 const REJECTED = 'The access token is invalid or has expired';
 const LACKS_SCOPE = 'The access token lacks a scope this resource requires';
 const UNAVAILABLE = 'Token verification is temporarily unavailable; retry later';
+const BAD_PROOF = 'The DPoP proof is missing, malformed or does not match this request';
 
 function tokenId(token: InspectedToken): string {
   return token.digest.toString('hex', 0, 8);
@@ -75,7 +81,15 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
   const uncacheable = new Set(sources.filter((s) => s.verifier.cacheable === false).map((s) => s.name));
   const cache = config.cache === false ? undefined : new ResultCache(config.cache);
   const noop: RequestHandler = (_req, _res, next) => next();
-  const routes: RequestHandler = config.primary ? config.primary.routes({ requiredScopes: [...requiredScopes] }) : noop;
+  const { dpop } = config;
+  const proofs = dpop && new DpopProofVerifier(dpop);
+  const requiresDpop = (name: string): boolean => dpop !== undefined && (dpop.required === true || dpop.required.has(name));
+  const routes: RequestHandler = config.primary
+    ? config.primary.routes({
+        requiredScopes: [...requiredScopes],
+        ...(dpop ? { dpop: { algorithms: [...dpop.algorithms], required: requiresDpop(sources[0].name) } } : {}),
+      })
+    : noop;
 
   /** `token`, when known, is scrubbed from the warning an observer's error becomes. */
   const report = (decision: Decision, req: IncomingMessage | undefined, token?: string): void => {
@@ -104,11 +118,18 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
 
   // Travels with each request this router lets through, so guards and mcpPolicy further down
   // answer with the same resource_metadata and report through this router's onDecision.
+  // With DPoP, challenges offer both schemes (only DPoP when no source takes Bearer tokens); a
+  // request that used the DPoP scheme gets its error on the DPoP challenge.
+  const dpopOnly = dpop !== undefined && sources.every((s) => requiresDpop(s.name));
   const challenge: RequestContext = Object.freeze({
     resourceMetadataUrl: config.resourceMetadataUrl,
     scopes: requiredScopes,
+    ...(dpop ? { dpop: Object.freeze({ algorithms: dpop.algorithms, errorsOnDpop: dpopOnly, only: dpopOnly }) } : {}),
     ...(onDecision ? { report: reportLater } : {}),
   });
+  const dpopChallenge: RequestContext = dpop
+    ? Object.freeze({ ...challenge, dpop: Object.freeze({ algorithms: dpop.algorithms, errorsOnDpop: true, only: dpopOnly }) })
+    : challenge;
 
   const missingScope = (info: MultiAuthInfo): boolean => {
     for (const scope of requiredScopes) if (!info.scopes.includes(scope)) return true;
@@ -123,10 +144,19 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     return decision;
   };
 
-  /** An accepted token's answer: 200, or 403 when it lacks a required scope. */
-  const conclude = (info: MultiAuthInfo, decision: Decision): Answer => {
+  /**
+   * An accepted token's answer: 200, or 403 when it lacks a required scope; with DPoP on, 401
+   * when the way it came does not fit its binding. `proofJkt`: the thumbprint of the request's
+   * verified DPoP proof key, `undefined` for a Bearer request.
+   */
+  const conclude = (info: MultiAuthInfo, decision: Decision, proofJkt: string | undefined): Answer => {
     decision.source = info.source;
     decision.clientId = info.clientId;
+    const unbound = dpop && bindingProblem(info, proofJkt, dpop.required);
+    if (unbound) {
+      decision.reason = unbound;
+      return { error: new InvalidTokenError(REJECTED), decision };
+    }
     if (missingScope(info)) {
       decision.outcome = 'insufficient_scope';
       decision.status = 403;
@@ -141,7 +171,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
    * The answer the cache holds for a token, synchronously, or `undefined` when the chain must
    * decide. A token over `maxTokenLength` is never cached, so it is not even hashed here.
    */
-  const fromCache = (token: InspectedToken, now: number): Answer | undefined => {
+  const fromCache = (token: InspectedToken, now: number, proofJkt?: string): Answer | undefined => {
     if (!cache || token.raw.length > maxTokenLength) return undefined;
     const cached = cache.get(token, now);
     if (cached === undefined) return undefined;
@@ -151,17 +181,17 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       decision.reason = 'rejected recently';
       return { error: new InvalidTokenError(REJECTED), decision };
     }
-    return conclude(cached, decision);
+    return conclude(cached, decision, proofJkt);
   };
 
   /** Decides a token the cache does not know, by the chain; the same for HTTP and `verify()`. */
-  const fromChain = async (token: InspectedToken, req: IncomingMessage | undefined, now: number): Promise<Answer> => {
+  const fromChain = async (token: InspectedToken, req: IncomingMessage | undefined, now: number, proofJkt?: string): Promise<Answer> => {
     const decision = newDecision(token);
     if (token.raw.length > maxTokenLength) {
       decision.reason = `token longer than ${maxTokenLength} characters`;
       return { error: new InvalidTokenError(REJECTED), decision };
     }
-    const result = await runChain(sources, token, req, timeoutMs);
+    const result = await runChain(sources, token, req, timeoutMs, dpop !== undefined);
     decision.attempts = result.attempts;
     if (result.outcome !== 'accepted') {
       if (result.outcome === 'failed') {
@@ -176,18 +206,76 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       return { error: new InvalidTokenError(REJECTED), decision };
     }
     if (!uncacheable.has(result.info.source)) cache?.setAccepted(token, result.info, now, result.toleranceSeconds);
-    return conclude(result.info, decision);
+    return conclude(result.info, decision, proofJkt);
   };
 
-  const refuseRequest = (req: Request, res: Response, error: InvalidRequestError): void => {
+  const refuseRequest = (req: Request, res: Response, error: InvalidRequestError, context = challenge): void => {
     report({ outcome: 'invalid_request', status: 400, attempts: [], cached: false, reason: error.message }, req);
-    sendError(res, error, challenge);
+    sendError(res, error, context);
+  };
+
+  /** A DPoP request whose proof was refused: 401 `invalid_dpop_proof`, or `use_dpop_nonce`. */
+  const proofRefused = (token: InspectedToken, error: unknown, decision = newDecision(token)): Answer => {
+    if (!(error instanceof DpopProofError)) throw error;
+    decision.outcome = 'rejected';
+    decision.status = 401;
+    decision.reason = `DPoP proof refused: ${error.message}`;
+    const answer = error.code === 'use_dpop_nonce' ? new UseDpopNonceError(error.nonce ?? '') : new InvalidDpopProofError(BAD_PROOF);
+    return { error: answer, decision };
+  };
+
+  /**
+   * `Authorization: DPoP <token>` (RFC 9449 §7): the proof first, on every request (never
+   * cached), then the token as any other (the cache may know it), then the binding of one to the
+   * other, and last the proof's `jti`, recorded only for a request that passed all of it.
+   */
+  const dpopRequest = (req: Request, res: Response, next: NextFunction, raw: string, verifier: DpopProofVerifier): void => {
+    const finish = ({ info, error, decision }: Answer): void => {
+      report(decision, req, raw);
+      if (error) {
+        sendError(res, error, dpopChallenge);
+        return;
+      }
+      setAuth(req, info as MultiAuthInfo, dpopChallenge);
+      next();
+    };
+    try {
+      assertB64Token(raw);
+    } catch (error) {
+      refuseRequest(req, res, error as InvalidRequestError, dpopChallenge);
+      return;
+    }
+    const token = inspectToken(raw);
+    const now = Date.now();
+    const decide = async (): Promise<Answer> => {
+      let proof: VerifiedProof;
+      try {
+        proof = await verifier.verify({ proof: takeProof(req), method: req.method, url: requestUrl(req, dpop?.url), accessToken: raw }, now);
+      } catch (error) {
+        return proofRefused(token, error);
+      }
+      const answer = fromCache(token, now, proof.jkt) ?? (await fromChain(token, req, now, proof.jkt));
+      if (!answer.info) return answer;
+      if (!(await verifier.claim(proof, now))) {
+        return proofRefused(token, new DpopProofError('invalid_dpop_proof', 'this key already used this jti (a replayed proof)'), answer.decision);
+      }
+      answer.info.dpop = { jkt: proof.jkt };
+      return answer;
+    };
+    decide().then(finish, next);
   };
 
   const bearer: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
     let raw: string | undefined;
     try {
       raw = takeBearerCredentials(req);
+      if (raw === undefined && proofs) {
+        const dpopToken = takeDpopToken(req);
+        if (dpopToken !== undefined) {
+          dpopRequest(req, res, next, dpopToken, proofs);
+          return;
+        }
+      }
     } catch (error) {
       refuseRequest(req, res, error as InvalidRequestError);
       return;

@@ -113,6 +113,7 @@ class AttemptContext implements VerifyContext {
   constructor(
     readonly token: InspectedToken,
     readonly req: IncomingMessage | undefined,
+    readonly senderConstrained: boolean,
   ) {}
 
   get signal(): AbortSignal {
@@ -169,9 +170,10 @@ async function runOne(
   token: InspectedToken,
   req: IncomingMessage | undefined,
   timeoutMs: number,
+  senderConstrained: boolean,
 ): Promise<{ attempt: Attempt; info?: MultiAuthInfo }> {
   const started = performance.now();
-  const context = new AttemptContext(token, req);
+  const context = new AttemptContext(token, req, senderConstrained);
   const attempt = (outcome: AttemptOutcome, reason?: string): Attempt => {
     const a: Attempt = { source: source.name, outcome, durationMs: performance.now() - started };
     if (reason !== undefined) a.reason = reason;
@@ -205,6 +207,8 @@ export async function runChain(
   token: InspectedToken,
   req: IncomingMessage | undefined,
   timeoutMs: number,
+  /** Whether the caller checks `cnf` itself (multiAuth's `dpop`): passed to each source. */
+  senderConstrained = false,
 ): Promise<ChainResult> {
   const attempts: Attempt[] = [];
   let failed = false;
@@ -215,7 +219,7 @@ export async function runChain(
       continue;
     }
     asked = true;
-    const { attempt, info } = await runOne(source, token, req, timeoutMs);
+    const { attempt, info } = await runOne(source, token, req, timeoutMs, senderConstrained);
     attempts.push(attempt);
     if (info) return { outcome: 'accepted', info, attempts, toleranceSeconds: toleranceOf(source.verifier) };
     if (attempt.outcome === 'failed') failed = true;

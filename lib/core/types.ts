@@ -51,6 +51,8 @@ export interface MultiAuthInfo {
   header?: Record<string, unknown>;
   /** The source's own `extra`, plus `source` mirrored for handlers typed with the SDK's `AuthInfo`. */
   extra: { source: string; [key: string]: unknown };
+  /** On requests with the DPoP scheme: the RFC 7638 thumbprint of the proof's key, which the token is bound to. */
+  dpop?: { jkt: string };
 }
 
 /** A JWT's parts, decoded but NOT verified, and frozen (deeply): shared by every source. */
@@ -84,6 +86,21 @@ export interface VerifyContext {
   token: InspectedToken;
   /** The HTTP request being authenticated, when there is one (absent for `auth.verify(token)`). */
   req?: IncomingMessage;
+  /**
+   * `true` when the caller checks a sender-constrained token's `cnf` itself (`multiAuth` with
+   * its `dpop` option: against the request's DPoP proof, or refusing it as Bearer). A source then
+   * accepts a token with `cnf` and keeps `cnf` in `payload`; without it, such a token is refused,
+   * since nothing else would check its proof of possession.
+   */
+  senderConstrained?: boolean;
+}
+
+/** What a primary is told about DPoP when `multiAuth` has its `dpop` option, for its metadata. */
+export interface DpopRouteContext {
+  /** Proof algorithms accepted (RFC 9728 `dpop_signing_alg_values_supported`). */
+  algorithms: string[];
+  /** Whether the primary's tokens must be DPoP-bound (`dpop_bound_access_tokens_required`). */
+  required: boolean;
 }
 
 /**
@@ -135,7 +152,7 @@ export interface AuthServer extends TokenVerifier {
   /** Absolute URL of the RFC 9728 document that `routes()` serves. */
   resourceMetadataUrl?: string;
   /** The server's routes, built for the scopes `multiAuth` actually enforces. */
-  routes(context: { requiredScopes: string[] }): RequestHandler;
+  routes(context: { requiredScopes: string[]; dpop?: DpopRouteContext }): RequestHandler;
 }
 
 /**

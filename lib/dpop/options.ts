@@ -5,6 +5,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { MultiAuthConfigError } from '../core/errors';
+import { refuseUnknownOptions } from '../core/options';
 import type { ReplayStore } from './replay';
 
 /** Asymmetric JWS algorithms a DPoP proof may use (RFC 9449 §4.3 forbids `none` and MACs). */
@@ -99,7 +100,7 @@ export function resolveDpopOptions(options: unknown, sourceNames: readonly strin
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     throw new MultiAuthConfigError('multiAuth: dpop must be true or an object { required?, algorithms?, maxProofAgeSeconds?, nonce?, url?, store? }');
   }
-  for (const key of Object.keys(given)) if (!KNOWN.includes(key)) fail(`${key} is not an option; known: ${KNOWN.join(', ')}`);
+  refuseUnknownOptions('multiAuth', given, KNOWN, 'dpop');
 
   let required: true | ReadonlySet<string>;
   const r = given.required;
@@ -128,7 +129,7 @@ export function resolveDpopOptions(options: unknown, sourceNames: readonly strin
   if (given.nonce !== undefined) {
     const n = given.nonce as Record<string, unknown>;
     if (n === null || typeof n !== 'object') fail('nonce must be an object { secret, lifetimeSeconds? }');
-    for (const key of Object.keys(n)) if (key !== 'secret' && key !== 'lifetimeSeconds') fail(`nonce.${key} is not an option; known: secret, lifetimeSeconds`);
+    refuseUnknownOptions('multiAuth', n, ['secret', 'lifetimeSeconds'], 'dpop.nonce');
     const secret =
       typeof n.secret === 'string' ? Buffer.from(n.secret, 'utf8') : n.secret instanceof Uint8Array ? Buffer.from(n.secret) : undefined;
     if (!secret) fail('nonce.secret must be a string or bytes');

@@ -12,6 +12,12 @@ export interface ChallengeContext {
   resourceMetadataUrl?: string | undefined;
   /** Scopes to advertise in `scope=` (the scopes the resource requires). */
   scopes?: readonly string[] | undefined;
+  /**
+   * DPoP (RFC 9449 §7.1) is offered too: a `DPoP algs="…"` challenge goes next to `Bearer`.
+   * `errorsOnDpop`: the parameters (error, scope, resource_metadata) go on the `DPoP` challenge,
+   * as for a request that used the DPoP scheme; `only`: no `Bearer` challenge at all.
+   */
+  dpop?: { readonly algorithms: readonly string[]; readonly errorsOnDpop: boolean; readonly only: boolean } | undefined;
 }
 
 /** Seconds a client is asked to wait after a 503. */
@@ -36,7 +42,8 @@ function scopeValue(scopes: readonly string[]): string {
  * Builds an RFC 6750 `WWW-Authenticate` value. With no `error` it is the bare challenge for a
  * request that carried no credentials (RFC 6750 §3.1: no error code then). `scope=` comes from
  * `error.scopes`, else `context.scopes`. Values are sanitised, not escaped, so nothing a client
- * sent can inject a header.
+ * sent can inject a header. With `context.dpop`, a `DPoP algs="…"` challenge (RFC 9449 §7.1) is
+ * offered as well, or instead when every source requires DPoP.
  *
  * @example
  * res.status(403).set('WWW-Authenticate', bearerChallenge(
@@ -60,7 +67,14 @@ export function bearerChallenge(
     if (value) params.push(`scope="${value}"`);
   }
   if (context.resourceMetadataUrl) params.push(`resource_metadata="${quoteSafe(context.resourceMetadataUrl)}"`);
-  return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
+  const { dpop } = context;
+  if (!dpop) return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
+  // The parameters go on one challenge only, the scheme the client is to use: clients read the
+  // first `error=`/`resource_metadata=` in the header, whichever challenge holds it.
+  const algs = `algs="${dpop.algorithms.map((a) => a.replace(/[^A-Za-z0-9_-]/g, '')).join(' ')}"`;
+  if (dpop.only) return `DPoP ${[...params, algs].join(', ')}`;
+  if (dpop.errorsOnDpop) return `DPoP ${[...params, algs].join(', ')}, Bearer`;
+  return `${params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer'}, DPoP ${algs}`;
 }
 
 /** A response worked out once: challenge header (if any) and the serialised body. */
@@ -122,6 +136,10 @@ export function sendNoCredentials(res: ServerResponse, context: ChallengeContext
  */
 export function sendError(res: ServerResponse, error: MultiAuthError, context: ChallengeContext): void {
   const { code, status, message, scopes } = error;
+  // RFC 9449 §9: the nonce to retry with. It changes with time, so it is not part of the
+  // prepared answer.
+  const nonce = (error as { nonce?: unknown }).nonce;
+  if (code === 'use_dpop_nonce' && typeof nonce === 'string') res.setHeader('DPoP-Nonce', nonce);
   const key = `${status} ${code} ${message}${scopes ? `\n${scopes.join(' ')}` : ''}`;
   send(
     res,

@@ -115,7 +115,7 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
     verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
     // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
     clockToleranceSeconds: verifier.clockToleranceSeconds,
-    routes({ requiredScopes: enforced }) {
+    routes({ requiredScopes: enforced, dpop }) {
       const description = {
         resource,
         authorizationServers: [issuer.href],
@@ -124,7 +124,7 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
         resourceDocumentation: options.resourceDocumentation,
       };
       const router = Router();
-      router.use(protectedResourceMetadataRouter(describeResource(description, enforced)));
+      router.use(protectedResourceMetadataRouter(describeResource(description, enforced, dpop)));
       if (aliases.size > 0) router.use(pathAwareMetadata);
       router.use(wrapped);
       return router;

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { RequestHandler } from 'express';
 import cors from 'cors';
 import { MultiAuthConfigError } from '../core/errors';
+import type { DpopRouteContext } from '../core/types';
 
 /** The RFC 9728 document a primary serves for its resource. */
 export interface ProtectedResourceMetadata {
@@ -20,6 +21,10 @@ export interface ProtectedResourceMetadata {
   resource_name?: string;
   /** URL of documentation for people, when configured. */
   resource_documentation?: string;
+  /** RFC 9728 §2: the algorithms DPoP proofs may use, when `multiAuth` accepts DPoP. */
+  dpop_signing_alg_values_supported?: string[];
+  /** RFC 9728 §2: `true` when this primary's tokens must be DPoP-bound. */
+  dpop_bound_access_tokens_required?: boolean;
 }
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
@@ -83,11 +88,16 @@ export interface ResourceDescription {
 }
 
 /**
- * The RFC 9728 document for a resource, given the scopes `multiAuth` enforces.
+ * The RFC 9728 document for a resource, given the scopes `multiAuth` enforces and, when it
+ * accepts DPoP, the proof algorithms and whether this resource's tokens must be bound.
  * `scopes_supported` is what the operator lists plus what is enforced, so a client that reads
  * the metadata asks for a token that will be accepted.
  */
-export function describeResource(description: ResourceDescription, requiredScopes: readonly string[]): ProtectedResourceMetadata {
+export function describeResource(
+  description: ResourceDescription,
+  requiredScopes: readonly string[],
+  dpop?: DpopRouteContext,
+): ProtectedResourceMetadata {
   const metadata: ProtectedResourceMetadata = {
     resource: description.resource,
     authorization_servers: [...description.authorizationServers],
@@ -96,6 +106,10 @@ export function describeResource(description: ResourceDescription, requiredScope
   };
   if (description.resourceName !== undefined) metadata.resource_name = description.resourceName;
   if (description.resourceDocumentation !== undefined) metadata.resource_documentation = description.resourceDocumentation;
+  if (dpop) {
+    metadata.dpop_signing_alg_values_supported = [...dpop.algorithms];
+    if (dpop.required) metadata.dpop_bound_access_tokens_required = true;
+  }
   return metadata;
 }
 

@@ -113,8 +113,8 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
     verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
     // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
     clockToleranceSeconds: verifier.clockToleranceSeconds,
-    routes({ requiredScopes: enforced }) {
-      return protectedResourceMetadataRouter(describeResource(description, enforced));
+    routes({ requiredScopes: enforced, dpop }) {
+      return protectedResourceMetadataRouter(describeResource(description, enforced, dpop));
     },
   };
   // Keep the wrapped verifier's synchronous "not mine", so the primary skips foreign tokens as cheaply.

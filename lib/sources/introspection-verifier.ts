@@ -88,7 +88,17 @@ type Claims = Record<string, unknown>;
 
 /** What one answer of the endpoint means, as cached. */
 type Verdict =
-  | { accepted: true; claims: Claims; clientId: string; scopes: string[]; expiresAt?: number; subject?: string; resource?: URL }
+  | {
+      accepted: true;
+      claims: Claims;
+      clientId: string;
+      scopes: string[];
+      expiresAt?: number;
+      subject?: string;
+      resource?: URL;
+      /** Sender-constrained (`cnf`, or `token_type` DPoP): good only where the caller checks the proof. */
+      bound?: true;
+    }
   | { accepted: false; reason: string };
 
 interface Flight {
@@ -251,11 +261,10 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     }
     if (exp !== undefined && exp * 1000 <= Date.now()) return { accepted: false, reason: 'the token has expired' };
     const tokenType = claims.token_type;
-    if (typeof tokenType === 'string' && !BEARER_TOKEN_TYPES.has(tokenType.toLowerCase())) {
+    const dpopType = typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop';
+    if (typeof tokenType === 'string' && !dpopType && !BEARER_TOKEN_TYPES.has(tokenType.toLowerCase())) {
       return { accepted: false, reason: `token_type ${printable(tokenType)} is not a bearer access token` };
     }
-    // A sender-constrained token (DPoP, mTLS) presented without its proof must not pass as bearer.
-    if (claims.cnf !== undefined) return { accepted: false, reason: 'the token is sender-constrained (cnf)' };
     if (issuer !== undefined && claims.iss !== issuer) return { accepted: false, reason: 'unexpected iss' };
     if (audience) {
       const aud = claims.aud;
@@ -272,6 +281,9 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     if (typeof claims.sub === 'string') verdict.subject = claims.sub;
     const resource = resourceFromAudience(claims.aud);
     if (resource) verdict.resource = resource;
+    // Whether it may be used depends on the request (is its proof checked?), not on the token:
+    // decided per call, so the cached verdict serves both kinds of caller.
+    if (claims.cnf !== undefined || dpopType) verdict.bound = true;
     return verdict;
   }
 
@@ -414,6 +426,9 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
       const verdict =
         accepted?.get(key) ?? refused?.get(key) ?? (await wait(key, inflight.get(key) ?? start(key, token), context?.signal));
       if (!verdict.accepted) throw new InvalidTokenError(`introspection: ${verdict.reason}`);
+      // A sender-constrained token (DPoP, mTLS) must not pass as bearer: only a caller that checks
+      // its proof against `cnf` (multiAuth's `dpop` option) may have it.
+      if (verdict.bound && context?.senderConstrained !== true) throw new InvalidTokenError('introspection: the token is sender-constrained (cnf)');
       return toInfo(token, verdict);
     },
   };

@@ -454,7 +454,8 @@ function compactInput(token: string): FlattenedJWSInput {
  * public key and the reverse included), a token without `exp`, an expired or not-yet-valid
  * token, a wrong `iss` or `aud`, a bad signature, a `kid` still unknown after one rate-limited
  * JWKS refresh, a sender-constrained token (`cnf`: DPoP, mTLS), whose proof a Bearer request
- * cannot carry. Key URLs in token headers (`jku`, `x5u`, `jwk`, `x5c`) are never used.
+ * cannot carry (unless `multiAuth`'s `dpop` option checks the proof: `context.senderConstrained`,
+ * and `cnf` stays in `payload` for it). Key URLs in token headers (`jku`, `x5u`, `jwk`, `x5c`) are never used.
  *
  * A token that is not a JWT, names another issuer, or uses a disallowed `alg` is rejected before
  * any signature check, key fetch or discovery. When the key server cannot be reached (or is slow,
@@ -574,7 +575,11 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
    * already known to be ours). Throws the reason for refusing; returns the audience that names
    * this resource.
    */
-  const checkParts = (header: Readonly<Record<string, unknown>>, claims: Readonly<Record<string, unknown>>): string => {
+  const checkParts = (
+    header: Readonly<Record<string, unknown>>,
+    claims: Readonly<Record<string, unknown>>,
+    senderConstrained: boolean,
+  ): string => {
     if (typeof header.alg !== 'string' || !algorithmSet.has(header.alg)) {
       throw new InvalidTokenError('JWT "alg" is not an allowed algorithm');
     }
@@ -607,7 +612,10 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     if (audience === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
     // RFC 9449 (DPoP) / RFC 8705 (mTLS): a key-bound token is only good with its proof, which a
     // Bearer request cannot carry; accepting it as bearer would make a stolen one usable.
-    if (claims.cnf !== undefined) throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
+    // Unless the caller checks the proof against `cnf` itself (multiAuth's `dpop` option).
+    if (claims.cnf !== undefined && !senderConstrained) {
+      throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
+    }
     return audience;
   };
 
@@ -621,7 +629,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const issuer = claims.iss;
     if (typeof issuer !== 'string' || !issuerSet.has(issuer)) return null;
     // Everything that can be refused without a key is, before any key lookup or fetch.
-    const audience = checkParts(header, claims);
+    const audience = checkParts(header, claims, context?.senderConstrained === true);
 
     const signal = () => context?.signal;
     let valid: boolean;

@@ -21,12 +21,12 @@ const sources = () => [
   staticTokenVerifier({
     name: 'user-oauth',
     tokens: {
-      'reader-token': { clientId: 'alice', scopes: ['repo:read'] },
-      'admin-token': { clientId: 'alice', scopes: ['repo:read', 'repo:admin'] },
-      'bare-token': { clientId: 'bob', scopes: [] },
+      'reader-token-00000': { clientId: 'alice', scopes: ['repo:read'] },
+      'admin-token-00000': { clientId: 'alice', scopes: ['repo:read', 'repo:admin'] },
+      'bare-token-00000': { clientId: 'bob', scopes: [] },
     },
   }),
-  staticTokenVerifier({ name: 'machine', tokens: { 'machine-token': { clientId: 'indexer', scopes: ['repo:read', 'repo:admin'] } } }),
+  staticTokenVerifier({ name: 'machine', tokens: { 'machine-token-00000': { clientId: 'indexer', scopes: ['repo:read', 'repo:admin'] } } }),
 ];
 
 const authFor = (options: { authRequired?: boolean; requiredScopes?: string[] } = {}) =>
@@ -57,30 +57,30 @@ const challenge = (res: request.Response) => parseBearerChallenge(res.headers['w
 describe('tool rules', () => {
   const app = policyApp();
   it('pass a tools/call whose token has every scope the tool needs', async () => {
-    const res = await request(app).post('/mcp').set(bearer('admin-token')).send(callTool('delete_repo'));
+    const res = await request(app).post('/mcp').set(bearer('admin-token-00000')).send(callTool('delete_repo'));
     expect(res.body).toEqual({ reached: true });
   });
   it('answer 403 insufficient_scope naming the scope the tool needs, with the bearer check\'s resource_metadata', async () => {
-    const res = await request(app).post('/mcp').set(bearer('reader-token')).send(callTool('delete_repo'));
+    const res = await request(app).post('/mcp').set(bearer('reader-token-00000')).send(callTool('delete_repo'));
     expect(res.status).toBe(403);
     expect(challenge(res)).toMatchObject({ error: 'insufficient_scope', scope: 'repo:admin', resource_metadata: METADATA });
     expect(res.body.error).toBe('insufficient_scope');
   });
   it('pass an anyScopes tool for a token with one of the scopes', async () => {
-    const res = await request(app).post('/mcp').set(bearer('reader-token')).send(callTool('search'));
+    const res = await request(app).post('/mcp').set(bearer('reader-token-00000')).send(callTool('search'));
     expect(res.status).toBe(200);
   });
   it('refuse an anyScopes tool to a token with none of them, asking for the first alternative', async () => {
-    const res = await request(app).post('/mcp').set(bearer('bare-token')).send(callTool('search'));
+    const res = await request(app).post('/mcp').set(bearer('bare-token-00000')).send(callTool('search'));
     expect(res.status).toBe(403);
     expect(challenge(res).scope).toBe('repo:read');
   });
   it('do not apply to other tools', async () => {
-    const res = await request(app).post('/mcp').set(bearer('bare-token')).send(callTool('unlisted'));
+    const res = await request(app).post('/mcp').set(bearer('bare-token-00000')).send(callTool('unlisted'));
     expect(res.status).toBe(200);
   });
   it('do not apply to other methods carrying the same params.name', async () => {
-    const res = await request(app).post('/mcp').set(bearer('bare-token')).send(call('prompts/get', { name: 'delete_repo' }));
+    const res = await request(app).post('/mcp').set(bearer('bare-token-00000')).send(call('prompts/get', { name: 'delete_repo' }));
     expect(res.status).toBe(200);
   });
 });
@@ -88,14 +88,14 @@ describe('tool rules', () => {
 describe('method rules', () => {
   const app = policyApp();
   it('apply to any method: resources/read needs repo:read', async () => {
-    const denied = await request(app).post('/mcp').set(bearer('bare-token')).send(call('resources/read', { uri: 'repo://x' }));
+    const denied = await request(app).post('/mcp').set(bearer('bare-token-00000')).send(call('resources/read', { uri: 'repo://x' }));
     expect(denied.status).toBe(403);
     expect(challenge(denied).scope).toBe('repo:read');
-    const passed = await request(app).post('/mcp').set(bearer('reader-token')).send(call('resources/read', { uri: 'repo://x' }));
+    const passed = await request(app).post('/mcp').set(bearer('reader-token-00000')).send(call('resources/read', { uri: 'repo://x' }));
     expect(passed.status).toBe(200);
   });
   it('refuse a token from a source the rule does not list, without naming sources', async () => {
-    const res = await request(app).post('/mcp').set(bearer('machine-token')).send(callTool('search'));
+    const res = await request(app).post('/mcp').set(bearer('machine-token-00000')).send(callTool('search'));
     expect(res.status).toBe(403);
     const params = challenge(res);
     expect(params.error).toBe('insufficient_scope');
@@ -105,20 +105,20 @@ describe('method rules', () => {
   });
   it('and tool rules must both hold for a tools/call: a token that satisfies only the tool rule is refused', async () => {
     // The machine token has repo:admin (the tool rule) but the wrong source (the method rule).
-    const res = await request(app).post('/mcp').set(bearer('machine-token')).send(callTool('delete_repo'));
+    const res = await request(app).post('/mcp').set(bearer('machine-token-00000')).send(callTool('delete_repo'));
     expect(res.status).toBe(403);
   });
   it('combine scopes, anyScopes and sources in one rule', async () => {
     const combined = policyApp({ methods: { 'tools/list': { scopes: ['repo:read'], anyScopes: ['repo:admin', 'repo:write'], sources: ['user-oauth'] } } });
-    expect((await request(combined).post('/mcp').set(bearer('admin-token')).send(call('tools/list'))).status).toBe(200);
-    const lacking = await request(combined).post('/mcp').set(bearer('reader-token')).send(call('tools/list'));
+    expect((await request(combined).post('/mcp').set(bearer('admin-token-00000')).send(call('tools/list'))).status).toBe(200);
+    const lacking = await request(combined).post('/mcp').set(bearer('reader-token-00000')).send(call('tools/list'));
     expect(lacking.status).toBe(403);
     expect(challenge(lacking).scope).toBe('repo:read repo:admin');
-    expect((await request(combined).post('/mcp').set(bearer('machine-token')).send(call('tools/list'))).status).toBe(403);
+    expect((await request(combined).post('/mcp').set(bearer('machine-token-00000')).send(call('tools/list'))).status).toBe(403);
   });
   it('name the scopes multiAuth requires of every token alongside the rule\'s, so a step-up token keeps them', async () => {
     const app2 = policyApp({ tools: { delete_repo: { scopes: ['repo:admin'] } } }, authFor({ requiredScopes: ['repo:read'] }));
-    const res = await request(app2).post('/mcp').set(bearer('reader-token')).send(callTool('delete_repo'));
+    const res = await request(app2).post('/mcp').set(bearer('reader-token-00000')).send(callTool('delete_repo'));
     expect(challenge(res).scope).toBe('repo:read repo:admin');
   });
 });
@@ -126,23 +126,23 @@ describe('method rules', () => {
 describe('default', () => {
   const rules: McpPolicyRules = { methods: { 'tools/list': {} }, tools: { search: { anyScopes: ['repo:read'] } } };
   it('is allow: a request matching no rule passes', async () => {
-    const res = await request(policyApp(rules)).post('/mcp').set(bearer('bare-token')).send(call('prompts/list'));
+    const res = await request(policyApp(rules)).post('/mcp').set(bearer('bare-token-00000')).send(call('prompts/list'));
     expect(res.status).toBe(200);
   });
   describe("'deny'", () => {
     const app = policyApp({ ...rules, default: 'deny' });
     it('refuses a request matching no rule with 403 and no scope to ask for', async () => {
-      const res = await request(app).post('/mcp').set(bearer('admin-token')).send(call('prompts/list'));
+      const res = await request(app).post('/mcp').set(bearer('admin-token-00000')).send(call('prompts/list'));
       expect(res.status).toBe(403);
       expect(challenge(res)).toMatchObject({ error: 'insufficient_scope', resource_metadata: METADATA });
       expect(challenge(res).scope).toBeUndefined();
     });
     it('refuses a tools/call of a tool with no rule when tools/call has no method rule', async () => {
-      expect((await request(app).post('/mcp').set(bearer('admin-token')).send(callTool('unlisted'))).status).toBe(403);
+      expect((await request(app).post('/mcp').set(bearer('admin-token-00000')).send(callTool('unlisted'))).status).toBe(403);
     });
     it('lets through what a rule allows, including an empty rule (any accepted token)', async () => {
-      expect((await request(app).post('/mcp').set(bearer('bare-token')).send(call('tools/list'))).status).toBe(200);
-      expect((await request(app).post('/mcp').set(bearer('reader-token')).send(callTool('search'))).status).toBe(200);
+      expect((await request(app).post('/mcp').set(bearer('bare-token-00000')).send(call('tools/list'))).status).toBe(200);
+      expect((await request(app).post('/mcp').set(bearer('reader-token-00000')).send(callTool('search'))).status).toBe(200);
     });
     it('never refuses initialize, ping or notifications, so a client can connect', async () => {
       const messages = [
@@ -152,7 +152,7 @@ describe('default', () => {
         { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } },
       ];
       for (const message of messages) {
-        expect((await request(app).post('/mcp').set(bearer('bare-token')).send(message)).status).toBe(200);
+        expect((await request(app).post('/mcp').set(bearer('bare-token-00000')).send(message)).status).toBe(200);
       }
     });
   });
@@ -161,11 +161,11 @@ describe('default', () => {
 describe('messages that are not requests', () => {
   const app = policyApp({ default: 'deny' });
   it('let notifications pass, even with a method a rule would refuse', async () => {
-    const res = await request(app).post('/mcp').set(bearer('bare-token')).send({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_repo' } });
+    const res = await request(app).post('/mcp').set(bearer('bare-token-00000')).send({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_repo' } });
     expect(res.status).toBe(200);
   });
   it('let responses (to server-initiated requests) pass', async () => {
-    const res = await request(app).post('/mcp').set(bearer('bare-token')).send([
+    const res = await request(app).post('/mcp').set(bearer('bare-token-00000')).send([
       { jsonrpc: '2.0', id: 7, result: {} },
       { jsonrpc: '2.0', id: 8, error: { code: -32601, message: 'nope' } },
     ]);
@@ -178,24 +178,24 @@ describe('messages that are not requests', () => {
     ['a batch of non-objects', [1, 'x', null]],
     ['a request whose method is not a string', { jsonrpc: '2.0', id: 1, method: 42 }],
   ])('pass %s on to the transport', async (_what, body) => {
-    const res = await request(app).post('/mcp').set(bearer('bare-token')).send(body as object);
+    const res = await request(app).post('/mcp').set(bearer('bare-token-00000')).send(body as object);
     expect(res.body).toEqual({ reached: true });
   });
   it('pass JSON scalars on to the transport (express.json({ strict: false }))', async () => {
     const loose = policyApp({ default: 'deny' }, authFor(), express.json({ strict: false }));
     for (const body of ['"tools/call"', '42', 'null']) {
-      const res = await request(loose).post('/mcp').set(bearer('bare-token')).set('Content-Type', 'application/json').send(body);
+      const res = await request(loose).post('/mcp').set(bearer('bare-token-00000')).set('Content-Type', 'application/json').send(body);
       expect(res.body).toEqual({ reached: true });
     }
   });
   it('do not crash on odd params: a tools/call without a string name falls to the method rule or default', async () => {
     for (const params of [null, [], { name: 42 }, { name: { toString: 'delete_repo' } }]) {
-      const res = await request(app).post('/mcp').set(bearer('admin-token')).send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params });
+      const res = await request(app).post('/mcp').set(bearer('admin-token-00000')).send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params });
       expect(res.status).toBe(403);
     }
   });
   it('check a request even when it carries extra members or a non-standard id', async () => {
-    const res = await request(app).post('/mcp').set(bearer('admin-token')).send({ id: null, method: 'tools/list', result: {} });
+    const res = await request(app).post('/mcp').set(bearer('admin-token-00000')).send({ id: null, method: 'tools/list', result: {} });
     expect(res.status).toBe(403);
   });
 });
@@ -203,24 +203,24 @@ describe('messages that are not requests', () => {
 describe('batches', () => {
   const app = policyApp();
   it('pass when every request in them passes', async () => {
-    const res = await request(app).post('/mcp').set(bearer('admin-token')).send([callTool('search'), callTool('delete_repo'), call('tools/list')]);
+    const res = await request(app).post('/mcp').set(bearer('admin-token-00000')).send([callTool('search'), callTool('delete_repo'), call('tools/list')]);
     expect(res.status).toBe(200);
   });
   it('are refused whole when one request is refused, naming what the whole batch needs', async () => {
     const res = await request(app)
       .post('/mcp')
-      .set(bearer('reader-token'))
+      .set(bearer('reader-token-00000'))
       .send([call('tools/list'), callTool('search'), callTool('delete_repo'), { jsonrpc: '2.0', method: 'notifications/initialized' }]);
     expect(res.status).toBe(403);
     expect(challenge(res).scope).toBe('repo:read repo:admin');
   });
   it('name the anyScopes alternative the token already holds, not the first one, so the step-up token can do the whole batch', async () => {
     const app2 = policyApp({ tools: { search: { anyScopes: ['repo:write', 'repo:read'] }, delete_repo: { scopes: ['repo:admin'] } } });
-    const res = await request(app2).post('/mcp').set(bearer('reader-token')).send([callTool('search'), callTool('delete_repo')]);
+    const res = await request(app2).post('/mcp').set(bearer('reader-token-00000')).send([callTool('search'), callTool('delete_repo')]);
     expect(challenge(res).scope).toBe('repo:read repo:admin');
   });
   it('are refused for a non-request element mixed with a refused request (no smuggling)', async () => {
-    const res = await request(app).post('/mcp').set(bearer('reader-token')).send(['junk', callTool('delete_repo')]);
+    const res = await request(app).post('/mcp').set(bearer('reader-token-00000')).send(['junk', callTool('delete_repo')]);
     expect(res.status).toBe(403);
   });
 });
@@ -256,7 +256,7 @@ describe('bodies the policy cannot read', () => {
       res.status(500).json({ message: (error as Error).message });
     };
     app.use(onError);
-    const res = await request(app).post('/mcp').set(bearer('admin-token')).send(call('tools/list'));
+    const res = await request(app).post('/mcp').set(bearer('admin-token-00000')).send(call('tools/list'));
     expect(res.status).toBe(500);
     expect(seen[0]).toBeInstanceOf(MultiAuthConfigError);
     expect(res.body.message).toMatch(/express\.json\(\)/);
@@ -264,7 +264,7 @@ describe('bodies the policy cannot read', () => {
   it('refuse a body that is not JSON with 400 invalid_request (a transport could parse what the policy never saw)', async () => {
     const res = await request(policyApp())
       .post('/mcp')
-      .set(bearer('reader-token'))
+      .set(bearer('reader-token-00000'))
       .set('Content-Type', 'text/plain; x=application/json')
       .send(JSON.stringify(callTool('delete_repo')));
     expect(res.status).toBe(400);
@@ -272,8 +272,8 @@ describe('bodies the policy cannot read', () => {
   });
   it('let requests without a body through (GET streams, DELETE)', async () => {
     const app = policyApp({ default: 'deny' });
-    expect((await request(app).get('/mcp').set(bearer('bare-token'))).status).toBe(200);
-    expect((await request(app).delete('/mcp').set(bearer('bare-token'))).status).toBe(200);
+    expect((await request(app).get('/mcp').set(bearer('bare-token-00000'))).status).toBe(200);
+    expect((await request(app).delete('/mcp').set(bearer('bare-token-00000'))).status).toBe(200);
   });
 });
 
@@ -312,7 +312,7 @@ describe('mcpPolicy configuration', () => {
     const scopes = ['repo:admin'];
     const app = policyApp({ tools: { delete_repo: { scopes } } });
     scopes.pop();
-    expect((await request(app).post('/mcp').set(bearer('reader-token')).send(callTool('delete_repo'))).status).toBe(403);
+    expect((await request(app).post('/mcp').set(bearer('reader-token-00000')).send(callTool('delete_repo'))).status).toBe(403);
   });
 });
 
@@ -333,11 +333,11 @@ describe('allowedTools', () => {
     return (token ? req.set(bearer(token)) : req).send(call('tools/list'));
   };
   it('lists the tools the token may call, in the order given', async () => {
-    expect((await listTools('reader-token')).body.tools).toEqual(['search', 'unlisted']);
-    expect((await listTools('admin-token')).body.tools).toEqual(TOOLS);
+    expect((await listTools('reader-token-00000')).body.tools).toEqual(['search', 'unlisted']);
+    expect((await listTools('admin-token-00000')).body.tools).toEqual(TOOLS);
   });
   it('leaves out every ruled tool for a token whose kind may not call tools', async () => {
-    expect((await listTools('machine-token')).body.tools).toEqual([]);
+    expect((await listTools('machine-token-00000')).body.tools).toEqual([]);
   });
   it('gives an anonymous request only the tools no rule covers', async () => {
     const open = toolsApp(mcpPolicy({ tools: { delete_repo: { scopes: ['repo:admin'] } } }));
@@ -345,7 +345,7 @@ describe('allowedTools', () => {
   });
   it('honours every policy the request went through', async () => {
     const twice = toolsApp(mcpPolicy({ tools: { search: { scopes: ['repo:admin'] } } }), mcpPolicy({ tools: { unlisted: { scopes: ['repo:admin'] } } }));
-    expect((await request(twice).post('/tools').set(bearer('reader-token')).send(call('tools/list'))).body.tools).toEqual(['delete_repo']);
+    expect((await request(twice).post('/tools').set(bearer('reader-token-00000')).send(call('tools/list'))).body.tools).toEqual(['delete_repo']);
   });
   it('throws when no mcpPolicy ran on the request', async () => {
     const bare = express();
@@ -427,7 +427,7 @@ describe('end to end with the MCP SDK client and server', () => {
   }
 
   it('a repo:read user lists tools, calls search, is challenged for repo:admin on delete_repo; a repo:admin token then succeeds', async () => {
-    const reader = await connect('reader-token');
+    const reader = await connect('reader-token-00000');
     try {
       const { tools } = await reader.client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(['delete_repo', 'search']);
@@ -448,7 +448,7 @@ describe('end to end with the MCP SDK client and server', () => {
       await reader.client.close();
     }
 
-    const admin = await connect('admin-token');
+    const admin = await connect('admin-token-00000');
     try {
       const deleted = await admin.client.callTool({ name: 'delete_repo', arguments: {} });
       expect(deleted.content).toEqual([{ type: 'text', text: 'deleted' }]);
@@ -458,7 +458,7 @@ describe('end to end with the MCP SDK client and server', () => {
   });
 
   it('a machine token lists tools but cannot call one', async () => {
-    const machine = await connect('machine-token');
+    const machine = await connect('machine-token-00000');
     try {
       const { tools } = await machine.client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(['delete_repo', 'search']);
@@ -472,8 +472,8 @@ describe('end to end with the MCP SDK client and server', () => {
   });
 
   it('a server can list only the tools the caller may call (allowedTools)', async () => {
-    const reader = await connect('reader-token', '/mcp-filtered');
-    const admin = await connect('admin-token', '/mcp-filtered');
+    const reader = await connect('reader-token-00000', '/mcp-filtered');
+    const admin = await connect('admin-token-00000', '/mcp-filtered');
     try {
       expect((await reader.client.listTools()).tools.map((t) => t.name)).toEqual(['search']);
       expect((await admin.client.listTools()).tools.map((t) => t.name)).toEqual(['search', 'delete_repo']);
@@ -484,7 +484,7 @@ describe('end to end with the MCP SDK client and server', () => {
   });
 
   it('a request with a valid token but no policy match still reaches the transport (initialize and ping pass)', async () => {
-    const reader = await connect('bare-token');
+    const reader = await connect('bare-token-00000');
     try {
       await expect(reader.client.ping()).resolves.toEqual({});
     } finally {
@@ -500,7 +500,7 @@ describe('the request as handlers see it', () => {
     app.post('/mcp', mcpPolicy(RULES), (req, res) => {
       res.json({ source: getAuth(req)?.source });
     });
-    const res = await request(app).post('/mcp').set(bearer('reader-token')).send(callTool('search'));
+    const res = await request(app).post('/mcp').set(bearer('reader-token-00000')).send(callTool('search'));
     expect(res.body).toEqual({ source: 'user-oauth' });
   });
 });

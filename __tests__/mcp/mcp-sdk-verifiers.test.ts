@@ -46,9 +46,9 @@ describe('MCP SDK verifiers used unchanged', () => {
         throw new SdkInvalidTokenError('not mine');
       },
     };
-    const keys = staticTokenVerifier({ name: 'ci', tokens: { 'ci-key': { clientId: 'ci', scopes: [] } } });
+    const keys = staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789': { clientId: 'ci', scopes: [] } } });
     const app = appWith(multiAuth({ verifiers: [sdkVerifier, keys], onDecision: (d) => decisions.push(d) }));
-    const res = await request(app).get('/echo').set('Authorization', 'Bearer ci-key');
+    const res = await request(app).get('/echo').set('Authorization', 'Bearer ci-key-0123456789');
     expect(res.body.source).toBe('ci');
     expect(decisions[0].attempts[0]).toMatchObject({ source: 'verifier-0', outcome: 'rejected' });
   });
@@ -60,8 +60,8 @@ describe('MCP SDK verifiers used unchanged', () => {
   });
 
   it('MultiAuthInfo is assignable to the SDK\'s AuthInfo (compile-time) and keeps extra.source', async () => {
-    const auth = multiAuth({ verifiers: staticTokenVerifier({ tokens: { k: { clientId: 'c', scopes: ['s'] } } }) });
-    const info: MultiAuthInfo = await auth.verify('k');
+    const auth = multiAuth({ verifiers: staticTokenVerifier({ tokens: { 'k-0123456789abcdef': { clientId: 'c', scopes: ['s'] } } }) });
+    const info: MultiAuthInfo = await auth.verify('k-0123456789abcdef');
     const sdkInfo: SdkAuthInfo = info;
     expect(sdkInfo.extra?.source).toBe('static');
   });

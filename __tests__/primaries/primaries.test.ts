@@ -103,9 +103,9 @@ describe('remoteAuthServer: RFC 9728 protected-resource metadata', () => {
   });
 
   it('is tried first, and other sources still accept their tokens', async () => {
-    const app = appWith(multiAuth({ primary: remote(), verifiers: staticTokenVerifier({ name: 'ci', tokens: { 'ci-key': { clientId: 'ci', scopes: [] } } }) }));
+    const app = appWith(multiAuth({ primary: remote(), verifiers: staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789': { clientId: 'ci', scopes: [] } } }) }));
     expect((await request(app).get('/echo').set('Authorization', 'Bearer user')).body.source).toBe('primary');
-    expect((await request(app).get('/echo').set('Authorization', 'Bearer ci-key')).body.source).toBe('ci');
+    expect((await request(app).get('/echo').set('Authorization', 'Bearer ci-key-0123456789')).body.source).toBe('ci');
   });
 
   it.each([

@@ -27,7 +27,7 @@ describe('several real issuers composed', () => {
       verifiers: [
         jwtVerifier({ name: 'machines', issuer: b.issuer, audience: RESOURCE }),
         introspectionVerifier({ name: 'opaque', endpoint: a.introspectionEndpoint, ...a.introspectionClient }),
-        staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-123': { clientId: 'ci', scopes: ['mcp:read'] } } }),
+        staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-123-0123456789': { clientId: 'ci', scopes: ['mcp:read'] } } }),
       ],
       onDecision: (d) => decisions.push(d),
       cache: false,
@@ -50,7 +50,7 @@ describe('several real issuers composed', () => {
   it('accepts an opaque token through introspection, and the API key', async () => {
     const opaque = await a.opaqueToken({ scope: 'mcp:read' });
     expect((await get(opaque)).body).toMatchObject({ source: 'opaque', scopes: ['mcp:read'] });
-    expect((await get('ci-key-123')).body).toMatchObject({ source: 'ci' });
+    expect((await get('ci-key-123-0123456789')).body).toMatchObject({ source: 'ci' });
   });
 
   it('refuses a token minted for another resource (audience binding), at every JWT source', async () => {

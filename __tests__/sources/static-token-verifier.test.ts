@@ -36,11 +36,11 @@ describe('staticTokenVerifier', () => {
   });
 
   it('gives each acceptance its own claims, so one caller\'s change never reaches the next', async () => {
-    const verifier = staticTokenVerifier({ tokens: { k: { clientId: 'c', scopes: ['a'], claims: { roles: ['reader'] } } } });
-    const first = await verifier.verifyAccessToken('k');
+    const verifier = staticTokenVerifier({ tokens: { 'k-0123456789abcdef': { clientId: 'c', scopes: ['a'], claims: { roles: ['reader'] } } } });
+    const first = await verifier.verifyAccessToken('k-0123456789abcdef');
     (first?.scopes as string[]).push('admin');
     (first as unknown as { payload: { roles: string[] } }).payload.roles.push('admin');
-    const second = await verifier.verifyAccessToken('k');
+    const second = await verifier.verifyAccessToken('k-0123456789abcdef');
     expect(second).toMatchObject({ scopes: ['a'], payload: { roles: ['reader'] } });
   });
 
@@ -58,7 +58,7 @@ describe('staticTokenVerifier', () => {
   });
 
   it('defaults its name to "static"', () => {
-    expect(staticTokenVerifier({ tokens: { abc: { clientId: 'c', scopes: [] } } }).name).toBe('static');
+    expect(staticTokenVerifier({ tokens: { 'abc-0123456789abcdef': { clientId: 'c', scopes: [] } } }).name).toBe('static');
   });
 
   it('does not keep the raw keys anywhere it exposes', () => {
@@ -69,8 +69,9 @@ describe('staticTokenVerifier', () => {
     ['an empty map', { tokens: {} }, /empty/],
     ['an unset environment variable as key', { tokens: { undefined: { clientId: 'c', scopes: [] } } }, /environment variable/],
     ['a key a header cannot carry', { tokens: { 'has space': { clientId: 'c', scopes: [] } } }, /b64token/],
-    ['an entry without clientId', { tokens: { abc: { scopes: [] } } }, /clientId/],
-    ['scopes that are a string', { tokens: { abc: { clientId: 'c', scopes: 'read' } } }, /scopes/],
+    ['an entry without clientId', { tokens: { 'abc-0123456789abcdef': { scopes: [] } } }, /clientId/],
+    ['scopes that are a string', { tokens: { 'abc-0123456789abcdef': { clientId: 'c', scopes: 'read' } } }, /scopes/],
+    ['a key shorter than 16 characters (guessable)', { tokens: { 'abc-0123456789a': { clientId: 'c', scopes: [] } } }, /key #1 is 15 characters; an API key must be at least 16/],
   ])('refuses %s', (_n, options, message) => {
     expect(() => staticTokenVerifier(options as never)).toThrow(MultiAuthConfigError);
     expect(() => staticTokenVerifier(options as never)).toThrow(message);

@@ -1,6 +1,6 @@
 import { MultiAuthConfigError } from '../core/errors';
 import { checkScopes } from '../core/claims';
-import { refuseUnknownOptions } from '../core/options';
+import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { resolveDpopOptions, type DpopOptions, type ResolvedDpopOptions } from '../dpop/options';
 import type { CacheOptions } from './result-cache';
 import type { NamedSource } from './source-chain';
@@ -90,6 +90,7 @@ function checkPositiveNumber(value: unknown, what: string, max = Number.MAX_SAFE
 
 function checkAbsoluteUrl(value: unknown, what: string): string {
   if (typeof value !== 'string') fail(`${what} must be an absolute http(s) URL string`);
+  refuseSurroundingWhitespace('multiAuth', what, value);
   let url: URL;
   try {
     url = new URL(value);
@@ -148,6 +149,14 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
   const verifiers = rawVerifiers === undefined ? [] : Array.isArray(rawVerifiers) ? rawVerifiers : [rawVerifiers];
   verifiers.forEach((v, index) => {
     const verifier = checkVerifier(v, `verifiers[${index}]`);
+    // Among verifiers its routes would never be mounted: no metadata for clients to find, and
+    // challenges without resource_metadata.
+    if (typeof (verifier as Partial<AuthServer>).routes === 'function') {
+      fail(
+        `verifiers[${index}]${verifier.name ? ` ("${verifier.name}")` : ''} is a primary (it serves routes, e.g. remoteAuthServer or oauthServer); ` +
+          'pass it as `primary`, where its metadata is served, or pass a plain verifier (e.g. jwtVerifier) among `verifiers`',
+      );
+    }
     sources.push({ name: verifier.name ?? `verifier-${index}`, verifier });
   });
   if (sources.length === 0) fail('give a primary or at least one verifier; with no source no token can be accepted');

@@ -54,6 +54,28 @@ const LACKS_SCOPE = 'The access token lacks a scope this resource requires';
 const UNAVAILABLE = 'Token verification is temporarily unavailable; retry later';
 const BAD_PROOF = 'The DPoP proof is missing, malformed or does not match this request';
 
+/**
+ * The primary's routes, warning once (a process warning) when they are mounted below the root:
+ * `app.use('/mcp', auth)` serves them under `/mcp/.well-known/...`, where no client looks, since
+ * RFC 9728 and RFC 8414 place metadata at the origin's root. Express does not tell a router
+ * where it is mounted until a request arrives, so this cannot be refused at construction; and
+ * refusing requests then would turn a discovery problem into an outage for every source.
+ */
+function mountedAtRoot(routes: RequestHandler): RequestHandler {
+  let warned = false;
+  return (req, res, next) => {
+    if (!warned && req.baseUrl !== '') {
+      warned = true;
+      process.emitWarning(
+        `express-multiauth: the primary's routes are mounted at "${req.baseUrl}", but OAuth clients look for its metadata at the ` +
+          'root (/.well-known/...). Mount the router at the root (app.use(auth)), or auth.routes at the root and auth.bearer on the path',
+        { code: 'MULTIAUTH_MOUNT_PATH' },
+      );
+    }
+    routes(req, res, next);
+  };
+}
+
 function tokenId(token: InspectedToken): string {
   return token.digest.toString('hex', 0, 8);
 }
@@ -85,10 +107,10 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
   const proofs = dpop && new DpopProofVerifier(dpop);
   const requiresDpop = (name: string): boolean => dpop !== undefined && (dpop.required === true || dpop.required.has(name));
   const routes: RequestHandler = config.primary
-    ? config.primary.routes({
+    ? mountedAtRoot(config.primary.routes({
         requiredScopes: [...requiredScopes],
         ...(dpop ? { dpop: { algorithms: [...dpop.algorithms], required: requiresDpop(sources[0].name) } } : {}),
-      })
+      }))
     : noop;
 
   /** `token`, when known, is scrubbed from the warning an observer's error becomes. */

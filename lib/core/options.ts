@@ -85,3 +85,20 @@ export function refuseUnknownOptions(
     throw new MultiAuthConfigError(`${factory}: unknown option "${path}"${hint} (known: ${names.join(', ')})`);
   }
 }
+
+/**
+ * Throws when a string option (an issuer, an audience, a URL) has whitespace around it. `new URL()`
+ * trims it silently, but issuers and audiences are compared with the token's claims exactly, so
+ * `'https://login.example.com '` from a config file would refuse every token with no clue why.
+ *
+ * @example
+ * refuseSurroundingWhitespace('jwtVerifier', 'issuer', process.env.ISSUER);
+ * // MultiAuthConfigError: jwtVerifier: issuer "https://login.example.com\n" has whitespace around it; ...
+ */
+export function refuseSurroundingWhitespace(factory: string, option: string, value: unknown): void {
+  if (typeof value === 'string' && value !== value.trim()) {
+    throw new MultiAuthConfigError(
+      `${factory}: ${option} ${JSON.stringify(value)} has whitespace around it; tokens carry issuers and audiences exactly, so it could never match (trim it)`,
+    );
+  }
+}

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { RequestHandler } from 'express';
 import { checkScopes } from '../core/claims';
 import { MultiAuthConfigError } from '../core/errors';
-import { refuseUnknownOptions } from '../core/options';
+import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { remoteUrlProblem } from '../transport/issuer-discovery';
 import {
   checkResourceUrl,
@@ -76,6 +76,9 @@ function pathAwareMetadataPaths(issuer: URL): string[] {
 export function oauthServer(options: OAuthServerOptions): AuthServer {
   if (options === null || typeof options !== 'object') fail('options must be an object { router, verifier, issuer, resource }');
   refuseUnknownOptions('oauthServer', options, KNOWN);
+  for (const option of ['issuer', 'resource', 'resourceDocumentation'] as const) {
+    refuseSurroundingWhitespace('oauthServer', option, options[option]);
+  }
   if (typeof options.router !== 'function') fail('router must be Express middleware, e.g. mcpAuthRouter({ provider, issuerUrl })');
   if (typeof options.verifier?.verifyAccessToken !== 'function') {
     fail('verifier must be a token verifier (e.g. the SDK provider): an object with verifyAccessToken(token)');

@@ -4,7 +4,7 @@
 // sources/; never the chain.
 
 import { MultiAuthConfigError } from '../core/errors';
-import { refuseUnknownOptions } from '../core/options';
+import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { checkScopes } from '../core/claims';
 import { jwtVerifier } from '../sources/jwt-verifier';
 import {
@@ -90,7 +90,12 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
   }
   const servers = options.authorizationServers ?? (options.issuer !== undefined ? [options.issuer] : []);
   if (!Array.isArray(servers) || servers.length === 0) fail('give issuer (or authorizationServers): the authorization server clients get tokens from');
-  servers.forEach((s, i) => checkUrl(s, `authorizationServers[${i}]`));
+  servers.forEach((s, i) => {
+    refuseSurroundingWhitespace('remoteAuthServer', options.issuer !== undefined ? 'issuer' : `authorizationServers[${i}]`, s);
+    checkUrl(s, `authorizationServers[${i}]`);
+  });
+  refuseSurroundingWhitespace('remoteAuthServer', 'resource', options.resource);
+  refuseSurroundingWhitespace('remoteAuthServer', 'resourceDocumentation', options.resourceDocumentation);
   const resource = checkResourceUrl(options.resource, 'remoteAuthServer');
   const scopesSupported = options.scopesSupported === undefined ? undefined : checkScopes(options.scopesSupported, 'remoteAuthServer scopesSupported');
   const requiredScopes = options.requiredScopes === undefined ? undefined : [...checkScopes(options.requiredScopes, 'remoteAuthServer requiredScopes')];

@@ -4,7 +4,7 @@ import { firstString, isNonEmptyString, resourceFromAudience, scopeList } from '
 import { remoteUrlProblem } from '../transport/issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { inspectionOf } from '../core/token-inspection';
-import { refuseUnknownOptions } from '../core/options';
+import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import type { MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
 /** Result cache of an {@link introspectionVerifier}. */
@@ -208,6 +208,9 @@ function scopesOf(value: unknown, claim: string): string[] {
 export function introspectionVerifier(options: IntrospectionVerifierOptions): IntrospectionVerifier {
   if (!isObject(options)) fail('options must be an object { endpoint, clientId, clientSecret, ... }');
   refuseUnknownOptions('introspectionVerifier', options, INTROSPECTION_OPTIONS);
+  refuseSurroundingWhitespace('introspectionVerifier', 'endpoint', options.endpoint);
+  refuseSurroundingWhitespace('introspectionVerifier', 'issuer', options.issuer);
+  for (const audience of [options.audience ?? []].flat()) refuseSurroundingWhitespace('introspectionVerifier', 'audience', audience);
   const name = options.name ?? 'introspection';
   if (!isNonEmptyString(name)) fail('name must be a non-empty string');
   if (options.allowHttp !== undefined && typeof options.allowHttp !== 'boolean') fail('allowHttp must be true or false');

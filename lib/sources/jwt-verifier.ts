@@ -30,7 +30,7 @@ import {
 } from '../transport/issuer-discovery';
 import { verifyJwsSignature } from './jws-signature';
 import { inspectionOf } from '../core/token-inspection';
-import { refuseUnknownOptions } from '../core/options';
+import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { notMine } from '../core/types';
 import type { InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -161,6 +161,7 @@ function stringList(value: unknown, option: string): string[] {
   if (!list || list.length === 0 || !list.every(isNonEmptyString)) {
     throw configError(`${option} is required: a non-empty string or a non-empty array of strings`);
   }
+  for (const value of list) refuseSurroundingWhitespace('jwtVerifier', option, value);
   return list;
 }
 
@@ -488,6 +489,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   const audiences = stringList(options.audience, 'audience');
   const allowHttp = options.allowHttp === true;
 
+  if (typeof options.jwksUri === 'string') refuseSurroundingWhitespace('jwtVerifier', 'jwksUri', options.jwksUri);
   const keyOptions = (['jwksUri', 'publicKey', 'secret'] as const).filter((option) => options[option] !== undefined);
   if (keyOptions.length > 1) {
     throw configError(`give only one of jwksUri, publicKey and secret (got ${keyOptions.join(' and ')})`);

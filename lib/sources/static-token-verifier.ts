@@ -25,8 +25,9 @@ export interface StaticTokenVerifierOptions {
   /** Source name; default `'static'`. */
   name?: string;
   /**
-   * API key -> what it stands for. Keys must be RFC 6750 b64token strings; an empty key or
-   * `'undefined'` throws, as it usually means an unset environment variable.
+   * API key -> what it stands for. Keys must be RFC 6750 b64token strings of at least 16
+   * characters; an empty key or `'undefined'` throws, as it usually means an unset environment
+   * variable, and a shorter key throws because it can be guessed.
    */
   tokens: Record<string, StaticTokenEntry> | Map<string, StaticTokenEntry>;
 }
@@ -38,6 +39,8 @@ interface Entry {
 
 /** Every option `staticTokenVerifier` takes, and every member of a key's entry. */
 const STATIC_OPTIONS: readonly string[] = ['name', 'tokens'];
+/** Shortest API key accepted at construction: anything shorter is guessable. */
+const MIN_KEY_LENGTH = 16;
 const ENTRY_MEMBERS: readonly string[] = ['clientId', 'scopes', 'subject', 'expiresAt', 'claims'];
 
 function fail(message: string): never {
@@ -92,6 +95,11 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
   const entries: Entry[] = raw.map(([key, value], index) => {
     if (typeof key !== 'string' || key === '' || key === 'undefined') fail(`tokens key #${index + 1} is empty or undefined (is the environment variable set?)`);
     if (!isB64Token(key)) fail(`tokens key #${index + 1} has characters a Bearer token cannot carry (RFC 6750 b64token)`);
+    // A short key can be guessed, or found by trying every short string: no key of a deployed
+    // service should be, and a short one usually means a placeholder or a truncated secret.
+    if (key.length < MIN_KEY_LENGTH) {
+      fail(`tokens key #${index + 1} is ${key.length} characters; an API key must be at least ${MIN_KEY_LENGTH} (use 128 random bits or more, e.g. \`openssl rand -base64 24\`)`);
+    }
     return { digest: sha256(key), info: checkEntry(value, index) };
   });
 

@@ -9,11 +9,14 @@ import {
   createRemoteJWKSet,
   customFetch,
   errors as joseErrors,
+  jwtVerify,
   type FetchImplementation,
   type FlattenedJWSInput,
   type JSONWebKeySet,
   type JWK,
   type JWSHeaderParameters,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
   type RemoteJWKSet,
 } from 'jose';
 import { boundedFetch, BoundedFetchError } from '../transport/bounded-fetch';
@@ -28,7 +31,6 @@ import {
   remoteUrlProblem,
   untilAborted,
 } from '../transport/issuer-discovery';
-import { verifyJwsSignature } from './jws-signature';
 import { inspectionOf } from '../core/token-inspection';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { notMine } from '../core/types';
@@ -426,30 +428,42 @@ function secretResolver(secret: Uint8Array<ArrayBuffer>): KeyResolver {
   };
 }
 
+/** Turns what jose (or a key resolver) threw into this package's outcome: a rejection unless it is a failure. */
 function rejection(error: unknown): Error {
   if (error instanceof MultiAuthError) return error;
   if (error instanceof joseErrors.JOSEError) return new InvalidTokenError(`JWT rejected (${error.code}): ${error.message}`);
-  // A key that does not fit the token's alg (JwsKeyMismatch, or jose's TypeError when importing).
+  // jose's TypeError: a key that does not fit the token's alg (type, hash, curve, size, use).
   if (error instanceof TypeError) return new InvalidTokenError(`JWT rejected: ${error.message}`);
   return error as Error;
 }
 
-/** RFC 7515 §4.1.9 / RFC 8725 §3.11: `typ` compared case-insensitively, `application/` optional. */
-function normalizeTyp(typ: string): string {
-  const lower = typ.toLowerCase();
-  return lower.includes('/') ? lower : `application/${lower}`;
+/**
+ * RFC 7515 §2 / §7.1: the signature is unpadded base64url. jose decodes it forgivingly (stray
+ * low bits), so one signature has several spellings; only the canonical one is accepted, so a
+ * valid token cannot be re-spelled into a new string (a new cache key, a "different" token).
+ */
+function hasCanonicalSignature(token: string): boolean {
+  const signature = token.slice(token.lastIndexOf('.') + 1);
+  return Buffer.from(signature, 'base64url').toString('base64url') === signature;
 }
 
-/** The token as jose's key sets take it (they read only its unprotected header: none in compact form). */
-function compactInput(token: string): FlattenedJWSInput {
-  const first = token.indexOf('.');
-  const last = token.lastIndexOf('.');
-  return { protected: token.slice(0, first), payload: token.slice(first + 1, last), signature: token.slice(last + 1) };
+/**
+ * RFC 9449 (DPoP) / RFC 8705 (mTLS): a key-bound token (`cnf`) is only good with its proof of
+ * possession, which a Bearer request cannot carry; accepting it as a bearer token would make a
+ * stolen one usable. Unless the caller checks the proof against `cnf` itself
+ * (`context.senderConstrained`: multiAuth's `dpop` option), which then finds `cnf` in `payload`.
+ */
+function refuseSenderConstrained(claims: Readonly<Record<string, unknown>>, checkedByCaller: boolean): void {
+  if (claims.cnf !== undefined && !checkedByCaller) {
+    throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
+  }
 }
 
 /**
  * A source that accepts JWT access tokens signed by the configured issuer(s) for the configured
- * audience. Keys are fetched and chosen by jose; signatures are checked with `node:crypto`.
+ * audience. jose decides: `jwtVerify` with the key jose's key set selects and the options below
+ * mapped onto jose's (issuer, audience, algorithms, typ, clockTolerance, maxTokenAge,
+ * requiredClaims); this verifier only refuses more, never accepts what jose refuses.
  *
  * Always refused, whatever the options: `alg: none`, an `alg` outside the allow-list (HS* with a
  * public key and the reverse included), a token without `exp`, an expired or not-yet-valid
@@ -551,13 +565,21 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   }
   const { scopeClaim, clientIdClaim } = options;
 
-  // Everything below is computed once; a token costs set lookups and one signature check.
+  // Computed once. jose decides every token with these options; the package refuses more
+  // (no `exp`, `crit`, `cnf`, no client id, a re-spelled signature), never less.
   const issuerSet = new Set(issuers);
   const audienceSet = new Set(audiences);
-  const algorithmSet = new Set<string>(algorithms);
   const urlAudiences = new Set(audiences.filter((audience) => URL.canParse(audience)));
-  const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
-  const presentClaims = [...new Set(['exp', ...requiredClaims, ...(maxTokenAge === undefined ? [] : ['iat'])])];
+  const verifyOptions: JWTVerifyOptions = {
+    issuer: issuers,
+    audience: audiences,
+    algorithms,
+    clockTolerance,
+    // RFC 9068 §2.2: an access token carries `exp`; jose makes `iat` required with maxTokenAge.
+    requiredClaims: [...new Set(['exp', ...(requiredClaims as string[])])],
+  };
+  if (options.typ !== undefined) verifyOptions.typ = options.typ;
+  if (maxTokenAge !== undefined) verifyOptions.maxTokenAge = maxTokenAge;
 
   const matchingAudience = (aud: unknown): string | undefined => {
     if (typeof aud === 'string') return audienceSet.has(aud) ? aud : undefined;
@@ -572,76 +594,44 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   };
 
   /**
-   * Every check of the header and claims (RFC 7515 §5.2, RFC 7519 §7.2, RFC 8725), made on the
-   * parts decoded from the very bytes the signature covers (`iss`, which chose this source, is
-   * already known to be ours). Throws the reason for refusing; returns the audience that names
-   * this resource.
+   * A token that cannot be accepted whatever its signature (meant for another audience, no
+   * `exp`, or expired by jose's rule) is refused before any key lookup, so that a flood of
+   * stale or misdirected tokens naming made-up key ids costs no JWKS fetch or discovery.
+   * Refuses only: jose checks all of it again on what it verifies.
    */
-  const checkParts = (
-    header: Readonly<Record<string, unknown>>,
-    claims: Readonly<Record<string, unknown>>,
-    senderConstrained: boolean,
-  ): string => {
-    if (typeof header.alg !== 'string' || !algorithmSet.has(header.alg)) {
-      throw new InvalidTokenError('JWT "alg" is not an allowed algorithm');
-    }
-    // RFC 7515 §4.1.11: extensions named in `crit` must be understood, and none are here.
-    if (header.crit !== undefined) throw new InvalidTokenError('JWT "crit" names header extensions this verifier does not support');
-    if (expectedTyp !== undefined && (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== expectedTyp)) {
-      throw new InvalidTokenError(`JWT "typ" header is not "${options.typ}"`);
-    }
-    for (const claim of presentClaims) {
-      if (!Object.hasOwn(claims, claim)) throw new InvalidTokenError(`JWT has no "${claim}" claim`);
-    }
-    const now = Math.floor(Date.now() / 1000);
+  const refuseBeforeKeys = (claims: Readonly<Record<string, unknown>>): void => {
+    if (matchingAudience(claims.aud) === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
     const exp = claims.exp;
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('JWT "exp" claim is not a number');
-    if (exp <= now - clockTolerance) throw new InvalidTokenError('JWT has expired');
-    const nbf = claims.nbf;
-    if (nbf !== undefined) {
-      if (typeof nbf !== 'number') throw new InvalidTokenError('JWT "nbf" claim is not a number');
-      if (nbf > now + clockTolerance) throw new InvalidTokenError('JWT is not valid yet ("nbf")');
-    }
-    const iat = claims.iat;
-    if (iat !== undefined) {
-      if (typeof iat !== 'number') throw new InvalidTokenError('JWT "iat" claim is not a number');
-      if (maxTokenAge !== undefined) {
-        if (now - iat - clockTolerance > maxTokenAge) throw new InvalidTokenError('JWT is older than maxTokenAge ("iat")');
-        if (now - iat < -clockTolerance) throw new InvalidTokenError('JWT "iat" is in the future');
-      }
-    }
-    const audience = matchingAudience(claims.aud);
-    if (audience === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
-    // RFC 9449 (DPoP) / RFC 8705 (mTLS): a key-bound token is only good with its proof, which a
-    // Bearer request cannot carry; accepting it as bearer would make a stolen one usable.
-    // Unless the caller checks the proof against `cnf` itself (multiAuth's `dpop` option).
-    if (claims.cnf !== undefined && !senderConstrained) {
-      throw new InvalidTokenError('JWT is sender-constrained ("cnf"); it is not accepted as a bearer token');
-    }
-    return audience;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('JWT has no numeric "exp" claim');
+    if (exp <= Math.floor(Date.now() / 1000) - clockTolerance) throw new InvalidTokenError('JWT has expired');
   };
 
   async function verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
-    // Parts from this package's own inspection of `token` only: they are what gets checked.
-    const jwt = inspectionOf(token, context).jwt;
-    // A token that is not a JWT of one of our issuers is simply not ours: `null`, the cheapest
-    // "no", since in a chain of sources most tokens a source sees belong to another.
-    if (!jwt) return null;
-    const { header, payload: claims } = jwt;
-    const issuer = claims.iss;
+    // Routing only: the unverified `iss` says whether this token is ours to judge. A token that is
+    // not a JWT of one of our issuers is simply not ours: `null`, the cheapest "no", since in a
+    // chain of sources most tokens a source sees belong to another.
+    const routed = inspectionOf(token, context).jwt;
+    if (!routed) return null;
+    const issuer = routed.payload.iss;
     if (typeof issuer !== 'string' || !issuerSet.has(issuer)) return null;
-    // Everything that can be refused without a key is, before any key lookup or fetch.
-    const audience = checkParts(header, claims, context?.senderConstrained === true);
+    refuseBeforeKeys(routed.payload);
+    if (!hasCanonicalSignature(token)) throw new InvalidTokenError('JWT signature is not canonical base64url');
 
     const signal = () => context?.signal;
-    let valid: boolean;
+    // The key comes from the key set of the issuer the token was routed by; jose then checks
+    // that the verified `iss` is one of ours, and the check below that it is that very one.
+    const getKey = (header: JWSHeaderParameters, input: FlattenedJWSInput) => resolveKey(issuer, header, input, signal);
+    let verified: JWTVerifyResult;
     try {
-      const key = await resolveKey(issuer, header as JWSHeaderParameters, compactInput(token), signal);
-      valid = await verifyJwsSignature(token, header.alg as string, key);
+      verified = await jwtVerify(token, getKey, verifyOptions);
     } catch (error) {
       throw rejection(error);
     }
-    if (!valid) throw new InvalidTokenError('JWT signature verification failed');
+    const { payload: claims, protectedHeader: header } = verified;
+    if (claims.iss !== issuer) throw new InvalidTokenError('JWT "iss" differs from the one it was routed by');
+    // RFC 7515 §4.1.11: jose understands `crit: ["b64"]`; this verifier supports no extension.
+    if (header.crit !== undefined) throw new InvalidTokenError('JWT "crit" names header extensions this verifier does not support');
+    refuseSenderConstrained(claims, context?.senderConstrained === true);
 
     const clientId = clientIdClaim
       ? claims[clientIdClaim]
@@ -656,13 +646,14 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
       scopes,
       expiresAt: claims.exp as number,
       source: name,
-      // Copies of the shared, frozen parts: the handler's own, as on a cache hit.
-      payload: { ...claims },
-      header: { ...header },
+      // jose's own result, parsed for this call alone: the handler's to keep.
+      payload: claims as Record<string, unknown>,
+      header: header as Record<string, unknown>,
       extra: { source: name },
     };
     if (isNonEmptyString(claims.sub)) info.subject = claims.sub;
-    if (urlAudiences.has(audience)) info.resource = new URL(audience);
+    const audience = matchingAudience(claims.aud);
+    if (audience !== undefined && urlAudiences.has(audience)) info.resource = new URL(audience);
     return info;
   }
 

@@ -5,7 +5,6 @@ export { multiAuth, type MultiAuth } from './chain/multi-auth';
 export type { MultiAuthOptions } from './chain/config';
 export type { CacheOptions } from './chain/result-cache';
 export type { DpopOptions, DpopAlgorithm } from './dpop/options';
-export type { ReplayStore } from './dpop/replay';
 
 // Sources
 export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './sources/static-token-verifier';

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
-import type { ReplayStore } from './replay';
+import { toSharedStore, type KeyvLike, type SharedStore } from '../transport/shared-store';
 
 /** Asymmetric JWS algorithms a DPoP proof may use (RFC 9449 §4.3 forbids `none` and MACs). */
 export const DPOP_ALGORITHMS = [
@@ -42,11 +42,12 @@ export interface DpopOptions {
    */
   url?: string | ((req: IncomingMessage) => string);
   /**
-   * A Keyv-compatible store (`get`, `set(key, value, ttlMs)`) shared by replicas, so a proof
-   * replayed at another replica is refused too. Keys are SHA-256 digests. When it fails, the
-   * per-process memory still refuses replays seen here, and a warning is emitted.
+   * A Keyv-compatible store (`get`, `set`, `delete`; e.g. `new Keyv(new KeyvRedis(url))`) or a
+   * `sharedStore(...)`, shared by replicas, so a proof replayed at another replica is refused
+   * too. Keys are SHA-256 digests. When it fails, the per-process memory still refuses replays
+   * seen here, and a warning is emitted.
    */
-  store?: ReplayStore;
+  store?: KeyvLike | SharedStore;
   /** Most proof ids remembered per process (for the replay check). Default 100,000. */
   maxReplayEntries?: number;
 }
@@ -58,7 +59,7 @@ export interface ResolvedDpopOptions {
   maxProofAgeSeconds: number;
   nonce: { secret: Uint8Array; lifetimeSeconds: number } | undefined;
   url: string | ((req: IncomingMessage) => string) | undefined;
-  store: ReplayStore | undefined;
+  store: SharedStore | undefined;
   maxReplayEntries: number;
 }
 
@@ -142,10 +143,7 @@ export function resolveDpopOptions(options: unknown, sourceNames: readonly strin
   else if (typeof given.url === 'function') url = given.url as (req: IncomingMessage) => string;
   else if (given.url !== undefined) fail('url must be an origin string or a function (req) => string');
 
-  const store = given.store as ReplayStore | undefined;
-  if (store !== undefined && (store === null || typeof store.get !== 'function' || typeof store.set !== 'function')) {
-    fail('store must be Keyv-compatible: an object with get(key) and set(key, value, ttlMs)');
-  }
+  const store = toSharedStore(given.store, 'multiAuth: dpop');
 
   return {
     required,

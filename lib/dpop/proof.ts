@@ -158,11 +158,12 @@ export class DpopProofVerifier {
   /**
    * Records a proof as used, once the whole request has passed. Resolves `false` when the same
    * key already used this `jti` within the window (a replay). The memory lasts until the proof's
-   * `iat` leaves the window, which is as long as it could pass again.
+   * `iat` leaves the window, which is as long as it could pass again. `note` hears about a shared
+   * store that could not be used.
    */
-  claim(proof: VerifiedProof, nowMs = Date.now()): Promise<boolean> {
+  claim(proof: VerifiedProof, nowMs = Date.now(), note?: (text: string) => void): Promise<boolean> {
     const ttlMs = Math.max(1_000, (proof.iat + this.options.maxProofAgeSeconds + 1) * 1000 - nowMs);
     const key = createHash('sha256').update(`${proof.jkt} ${proof.jti}`).digest('base64url');
-    return this.replay.claim(key, ttlMs);
+    return this.replay.claim(key, ttlMs, note);
   }
 }

@@ -9,7 +9,10 @@
  * - verifier "ci": a static API key.
  *
  * Set OAUTH_ISSUER (and optionally RESOURCE) to use a real authorization server as the primary
- * instead of the demo one (`remoteAuthServer`).
+ * instead of the demo one (`remoteAuthServer`). With DPOP=required the primary accepts DPoP-bound
+ * tokens only (RFC 9449; the machine JWTs and the CI key stay Bearer), and DPOP_NONCE_SECRET (32+
+ * bytes) turns server nonces on. The demo authorization server cannot bind tokens: use DPoP
+ * with an OAUTH_ISSUER that can (Keycloak, oidc-provider, ...).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -17,7 +20,16 @@ import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import { DemoInMemoryAuthProvider } from '@modelcontextprotocol/sdk/examples/server/demoInMemoryOAuthProvider.js';
-import { jwtVerifier, multiAuth, oauthServer, remoteAuthServer, staticTokenVerifier, type AuthServer, type Decision } from '../lib/index';
+import {
+  jwtVerifier,
+  multiAuth,
+  oauthServer,
+  remoteAuthServer,
+  staticTokenVerifier,
+  type AuthServer,
+  type Decision,
+  type DpopOptions,
+} from '../lib/index';
 import { createMcpApp } from './mcp-app';
 
 export interface ExampleServer {
@@ -31,8 +43,19 @@ export interface ExampleServer {
   close(): Promise<void>;
 }
 
+/** `multiAuth`'s `dpop` option from DPOP and DPOP_NONCE_SECRET, or `undefined` (DPoP off). */
+function dpopFromEnv(env: NodeJS.ProcessEnv): DpopOptions | undefined {
+  if (env.DPOP === undefined || env.DPOP === '' || env.DPOP === 'off') return undefined;
+  if (env.DPOP !== 'required' && env.DPOP !== 'on') throw new TypeError(`DPOP must be "on", "required" or "off", got ${JSON.stringify(env.DPOP)}`);
+  const dpop: DpopOptions = env.DPOP === 'required' ? { required: ['oauth'] } : {};
+  if (env.DPOP_NONCE_SECRET) dpop.nonce = { secret: env.DPOP_NONCE_SECRET };
+  return dpop;
+}
+
 /** Starts the example on `host:port` (port 0 picks a free one). */
-export async function startExample(options: { host?: string; port?: number; onDecision?: (d: Decision) => void; env?: NodeJS.ProcessEnv } = {}): Promise<ExampleServer> {
+export async function startExample(
+  options: { host?: string; port?: number; onDecision?: (d: Decision) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<ExampleServer> {
   const env = options.env ?? process.env;
   const host = options.host ?? '127.0.0.1';
   const server = createServer();
@@ -58,7 +81,8 @@ export async function startExample(options: { host?: string; port?: number; onDe
   let primary: AuthServer;
   const outer = express.Router();
   if (env.OAUTH_ISSUER) {
-    primary = remoteAuthServer({ name: 'oauth', issuer: env.OAUTH_ISSUER, resource });
+    // The same scopes as the demo server advertises: MCP clients ask for what the metadata lists.
+    primary = remoteAuthServer({ name: 'oauth', issuer: env.OAUTH_ISSUER, resource, scopesSupported: ['mcp:read', 'mcp:write'] });
   } else {
     const provider = new DemoInMemoryAuthProvider();
     const issuerUrl = new URL(`${baseUrl}/`);
@@ -84,6 +108,7 @@ export async function startExample(options: { host?: string; port?: number; onDe
     ],
     requiredScopes: [],
     onDecision: options.onDecision,
+    dpop: dpopFromEnv(env),
   });
 
   const app = express();

@@ -93,6 +93,12 @@ async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
     app.get('/api', (req, res) => res.json({ ok: true, client: req.auth.payload.client_id }));
     return app;
   }
+  if (id === 11) {
+    const { auth } = require('express-oauth2-jwt-bearer');
+    app.use(auth({ issuer: t.issuer, audience, jwksUri: t.jwksUri, dpop: { enabled: true, required: true } }));
+    app.get('/api', (req, res) => res.json({ ok: true, client: req.auth.payload.client_id }));
+    return app;
+  }
   if (id === 3) {
     const { requireBearerAuth } = await import('@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js');
     app.use(requireBearerAuth({ verifier: await joseSdkVerifier({ issuer: t.issuer, audience, jwksUri: t.jwksUri }) }));
@@ -106,6 +112,11 @@ async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
   const jwt = (name) => jwtVerifier({ name, issuer: sources[name].issuer, audience, jwksUri: sources[name].jwksUri });
   if (id === 4 || id === 5) {
     mount(multiAuth({ verifiers: [jwt(target)], ...(id === 4 ? { cache: false } : {}) }));
+    app.get('/api', multiAuthBody);
+    return app;
+  }
+  if (id === 12) {
+    mount(multiAuth({ verifiers: [jwt(target)], dpop: { required: true } }));
     app.get('/api', multiAuthBody);
     return app;
   }

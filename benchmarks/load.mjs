@@ -2,12 +2,16 @@
 // way (same request, same per-request setup), so the client's share of the two cores is the
 // same for all of them; every answer is checked against what the configuration must say.
 import autocannon from 'autocannon';
+import { dpopProof } from './tokens.mjs';
 
 /**
  * Runs autocannon against `url` for `durationS` seconds, cycling through `tokens`, and counts
- * answers that differ from `expect` ({ status, body? , bodyIncludes? }).
+ * answers that differ from `expect` ({ status, body? , bodyIncludes? }). With `dpopKey`, each
+ * request presents its token with the DPoP scheme and a proof of its own, signed as it is sent
+ * (the same client work for every DPoP configuration).
  */
-export function runLoad({ url, connections, durationS, tokens, expect }) {
+export function runLoad({ url, connections, durationS, tokens, expect, dpopKey }) {
+  const htu = new URL('/api', url).href;
   let next = 0;
   let wrong = 0;
   let answered = 0;
@@ -22,7 +26,10 @@ export function runLoad({ url, connections, durationS, tokens, expect }) {
         method: 'GET',
         path: '/api',
         setupRequest(request) {
-          request.headers = { accept: 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]}` };
+          const token = tokens[next++ % tokens.length];
+          request.headers = dpopKey
+            ? { accept: 'application/json', authorization: `DPoP ${token}`, dpop: dpopProof(dpopKey, 'GET', htu, token) }
+            : { accept: 'application/json', authorization: `Bearer ${token}` };
           return request;
         },
         onResponse(status, body) {

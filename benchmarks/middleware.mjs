@@ -1,21 +1,23 @@
 // In-process benchmark of the whole Express path without sockets: CPU time per request through
 // `app.handle(req, res)` with a fake request, for bare Express, a cache hit of one jwtVerifier
-// (the shape of configuration 5) and the flood of foreign JWTs through eight sources (7). It
+// (the shape of configuration 5), the same hit with DPoP (a bound token and a fresh proof per
+// request, the shape of configuration 12: minus `hit`, the cost of a proof check) and the flood
+// of foreign JWTs through eight sources (7). It
 // sees what `micro.mjs` cannot (the router, `req.auth`, the 401) with far less noise than
 // `npm run bench`, so a change to lib/ can be A/B-tested to about a microsecond.
 //   node benchmarks/middleware.mjs [libDir ...]   (default: lib/; each compiled like run.mjs does)
-//   MIDDLEWARE_MODES=hit,flood node benchmarks/middleware.mjs lib /path/to/copy/of/lib
+//   MIDDLEWARE_MODES=hit,dpop,flood node benchmarks/middleware.mjs lib /path/to/copy/of/lib
 import { fork } from 'node:child_process';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { buildLib } from './build-lib.mjs';
-import { AUDIENCE, accessToken, foreignTokens, makeIssuers } from './tokens.mjs';
+import { AUDIENCE, accessToken, dpopKey, dpopProof, foreignTokens, makeIssuers } from './tokens.mjs';
 
 const require = createRequire(import.meta.url);
 const ROUNDS = Number(process.env.MIDDLEWARE_ROUNDS ?? 7);
 const OPS = Number(process.env.MIDDLEWARE_OPS ?? 20_000);
-const MODES = (process.env.MIDDLEWARE_MODES ?? 'bare,hit,flood').split(',');
+const MODES = (process.env.MIDDLEWARE_MODES ?? 'bare,hit,dpop,flood').split(',');
 
 /** The app for `mode`, and the tokens its requests carry (in turn). */
 function appFor(mode, bundle) {
@@ -25,8 +27,14 @@ function appFor(mode, bundle) {
   const jwt = (name) => jwtVerifier({ name, issuer: issuers[name].issuer, audience: AUDIENCE, publicKey: issuers[name].jwk });
   const app = express();
   let tokens = [accessToken(issuers['jwt-6'])];
+  let key;
   if (mode === 'hit') {
     app.use(multiAuth({ verifiers: [jwt('jwt-6')] }));
+  } else if (mode === 'dpop') {
+    key = dpopKey();
+    tokens = [accessToken(issuers['jwt-6'], 3600, { cnf: { jkt: key.jkt } })];
+    // The public origin given: the fake request has no socket for Express to read the scheme from.
+    app.use(multiAuth({ verifiers: [jwt('jwt-6')], dpop: { required: true, url: 'http://bench' } }));
   } else if (mode === 'flood') {
     const primaryJwt = jwt('primary');
     const primary = { name: 'primary', verifyAccessToken: (t, c) => primaryJwt.verifyAccessToken(t, c), routes: () => (_q, _s, next) => next() };
@@ -38,20 +46,32 @@ function appFor(mode, bundle) {
     throw new Error(`unknown mode ${mode}`);
   }
   app.get('/api', (req, res) => res.finished$(req.auth?.source));
-  return { app, tokens };
+  return { app, tokens, key };
 }
 
 async function measure(mode, bundle) {
-  const { app, tokens } = appFor(mode, bundle);
+  const { app, tokens, key } = appFor(mode, bundle);
   let n = 0;
-  const once = () =>
+  // DPoP proofs are single-use: made before each timed loop, so signing them is not measured.
+  let proofs = [];
+  const makeProofs = () => {
+    if (key) proofs = Array.from({ length: OPS }, () => dpopProof(key, 'GET', 'http://bench/api', tokens[0]));
+  };
+  const once = (i) =>
     new Promise((resolve, reject) => {
       const req = new IncomingMessage(null);
-      const authorization = `Bearer ${tokens[n++ % tokens.length]}`;
+      const token = tokens[n++ % tokens.length];
       req.method = 'GET';
       req.url = '/api';
-      req.headers = { host: 'bench', authorization };
-      req.rawHeaders = ['Host', 'bench', 'Authorization', authorization];
+      if (key) {
+        const authorization = `DPoP ${token}`;
+        req.headers = { host: 'bench', authorization, dpop: proofs[i] };
+        req.rawHeaders = ['Host', 'bench', 'Authorization', authorization, 'DPoP', proofs[i]];
+      } else {
+        const authorization = `Bearer ${token}`;
+        req.headers = { host: 'bench', authorization };
+        req.rawHeaders = ['Host', 'bench', 'Authorization', authorization];
+      }
       const res = new ServerResponse(req);
       res.finished$ = resolve;
       const end = res.end;
@@ -61,11 +81,16 @@ async function measure(mode, bundle) {
       };
       app.handle(req, res, (error) => reject(error ?? new Error('no route answered')));
     });
-  for (let i = 0; i < OPS; i++) await once();
+  makeProofs();
+  for (let i = 0; i < OPS; i++) {
+    const answer = await once(i);
+    if (key && answer !== 'jwt-6') throw new Error(`${mode}: request ${i} was not accepted: ${answer}`);
+  }
   let best = Infinity;
   for (let round = 0; round < ROUNDS; round++) {
+    makeProofs();
     const before = process.cpuUsage();
-    for (let i = 0; i < OPS; i++) await once();
+    for (let i = 0; i < OPS; i++) await once(i);
     const used = process.cpuUsage(before);
     best = Math.min(best, (used.user + used.system) / OPS);
   }

@@ -11,7 +11,7 @@
 //   BENCH_DURATION=5        measured seconds per configuration and round
 //   BENCH_WARMUP=2          warm-up seconds per configuration (not measured)
 //   BENCH_CONNECTIONS=50    concurrent connections
-//   BENCH_CONFIGS=1,...,10  which configurations to run (8 to 10 are references without targets)
+//   BENCH_CONFIGS=1,...,12  which configurations to run (8 to 10 are references without targets)
 //   BENCH_PROFILE=4,6       run these configurations' servers under --cpu-prof, print a summary
 //   BENCH_MEMORY_TOKENS=1000000  tokens for the memory check (0 skips it)
 //   BENCH_FLOOD_TOKENS=20000     distinct foreign tokens for configuration 7
@@ -27,7 +27,7 @@ import { buildLib } from './build-lib.mjs';
 import { runLoad } from './load.mjs';
 import { summarize } from './profile-summary.mjs';
 import { startChild } from './rpc.mjs';
-import { AUDIENCE, CLIENT_ID, TARGET_SOURCE, accessToken, foreignTokens, makeIssuers } from './tokens.mjs';
+import { AUDIENCE, CLIENT_ID, TARGET_SOURCE, accessToken, dpopKey, dpopProof, foreignTokens, makeIssuers } from './tokens.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -49,7 +49,7 @@ const settings = {
   durationS: envNumber('BENCH_DURATION', 5),
   warmupS: envNumber('BENCH_WARMUP', 2),
   connections: envNumber('BENCH_CONNECTIONS', 50),
-  configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+  configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
   profile: envIds('BENCH_PROFILE', []),
   memoryTokens: envNumber('BENCH_MEMORY_TOKENS', 1_000_000),
   floodTokens: envNumber('BENCH_FLOOD_TOKENS', 20_000),
@@ -70,12 +70,18 @@ const CONFIGURATIONS = [
   { id: 8, label: 'reference: (1) + one no-op app.use() middleware', expect: accepted({}) },
   { id: 9, label: 'reference: app.use() setting a fixed req.auth, checking nothing; (5)\'s handler', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
   { id: 10, label: 'reference: header slice + SHA-256 + Map.get + req.auth, verifying nothing; (5)\'s handler', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }) },
+  // DPoP (issue 17): one DPoP-bound token (cnf.jkt), a fresh ES256 proof per request signed by
+  // the load client, the same for both. express-oauth2-jwt-bearer verifies token and proof on
+  // every request; multiAuth caches the token's verification and checks the proof every time.
+  { id: 11, label: 'express-oauth2-jwt-bearer auth(), DPoP required, 1 issuer', expect: accepted({ client: CLIENT_ID }), dpop: true },
+  { id: 12, label: 'multiAuth, 1 jwtVerifier, default cache, DPoP required', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }), dpop: true },
 ];
 const RATIOS = [
   { of: 4, to: 2, target: 1.0 },
   { of: 6, to: 4, target: 0.95 },
   { of: 5, to: 1, target: 0.9 },
   { of: 7, to: 1, target: 0.85 },
+  { of: 12, to: 11, target: 1.0 },
 ];
 /** Ratios printed to explain the targets above; they have no targets of their own. */
 const REFERENCE_RATIOS = [
@@ -129,15 +135,16 @@ function machine() {
   };
 }
 
-async function probe(url, token, expect) {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+async function probe(url, token, expect, key) {
+  const headers = key ? { authorization: `DPoP ${token}`, dpop: dpopProof(key, 'GET', url, token) } : { authorization: `Bearer ${token}` };
+  const res = await fetch(url, { headers });
   const body = await res.text();
   const ok = res.status === expect.status && (expect.body === undefined || body === expect.body) && (expect.bodyIncludes === undefined || body.includes(expect.bodyIncludes));
   return { ok, answer: `${res.status} ${body.slice(0, 200)}` };
 }
 
 async function runConfiguration(config, context) {
-  const { keyServer, setup, token, flood, profileDir, profile } = context;
+  const { keyServer, setup, token, flood, profileDir, profile, dpop } = context;
   const execArgv = profile && settings.profile.includes(config.id)
     ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `config-${config.id}.cpuprofile`]
     : [];
@@ -147,15 +154,16 @@ async function runConfiguration(config, context) {
   try {
     const { port } = await app.call('start', { ...setup, id: config.id });
     const url = `http://127.0.0.1:${port}/api`;
-    const tokens = config.flood ? flood : [token];
-    const check = await probe(url, tokens[0], config.expect);
+    const tokens = config.flood ? flood : config.dpop ? [dpop.token] : [token];
+    const dpopKey = config.dpop ? dpop.key : undefined;
+    const check = await probe(url, tokens[0], config.expect, dpopKey);
     if (!check.ok) log(`configuration ${config.id}: first answer is wrong: ${check.answer}`);
     if (settings.warmupS > 0) {
-      await runLoad({ url, connections: settings.connections, durationS: settings.warmupS, tokens, expect: config.expect });
+      await runLoad({ url, connections: settings.connections, durationS: settings.warmupS, tokens, expect: config.expect, dpopKey });
     }
     await app.call('mark');
     const clientMark = process.cpuUsage();
-    const result = await runLoad({ url, connections: settings.connections, durationS: settings.durationS, tokens, expect: config.expect });
+    const result = await runLoad({ url, connections: settings.connections, durationS: settings.durationS, tokens, expect: config.expect, dpopKey });
     const client = process.cpuUsage(clientMark);
     const server = await app.call('stats');
     await app.stop();
@@ -274,12 +282,15 @@ async function main() {
     issuers.map((i) => [i.name, { issuer: i.issuer, jwksUri: `http://127.0.0.1:${keyPort}/jwks/${i.name}.json` }]),
   );
   const target = issuers.find((i) => i.name === TARGET_SOURCE);
-  const token = accessToken(target, 3600 + settings.rounds * settings.configs.length * (settings.durationS + settings.warmupS + 30));
+  const lifetime = 3600 + settings.rounds * settings.configs.length * (settings.durationS + settings.warmupS + 30);
+  const token = accessToken(target, lifetime);
+  const key = dpopKey();
+  const dpop = { key, token: accessToken(target, lifetime, { cnf: { jkt: key.jkt } }) };
   const flood = settings.configs.includes(7) ? foreignTokens(settings.floodTokens || 1) : [];
   const setup = { bundle, audience: AUDIENCE, sources, target: TARGET_SOURCE, staticKey: `ci_${randomBytes(24).toString('base64url')}` };
   const profileDir = join(here, '.profiles');
   if (settings.profile.length > 0) mkdirSync(profileDir, { recursive: true });
-  const context = () => ({ keyServer, setup, token, flood, profileDir });
+  const context = () => ({ keyServer, setup, token, flood, profileDir, dpop });
 
   log(`${settings.rounds} round(s) x ${settings.configs.length} configurations x (${settings.warmupS} s warm-up + ${settings.durationS} s), ${settings.connections} connections, token ${token.length} chars`);
   for (const id of settings.configs) if (!CONFIGURATIONS.some((c) => c.id === id)) throw new Error(`BENCH_CONFIGS: no configuration ${id}`);

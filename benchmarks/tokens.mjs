@@ -1,7 +1,7 @@
 // Keys, issuers and tokens for the benchmark. Every issuer has its own RSA-2048 key (RS256 is
 // what most identity providers sign access tokens with); tokens are signed here with
 // node:crypto so that no library under test takes part in making them.
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 
 export const AUDIENCE = 'https://mcp.bench.test/mcp';
 export const CLIENT_ID = 'bench-client';
@@ -27,8 +27,8 @@ export function signRs256(header, payload, privateKey) {
   return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
 }
 
-/** A valid RFC 9068-shaped access token from `issuer`, good for `lifetimeS` seconds. */
-export function accessToken(issuer, lifetimeS = 3600) {
+/** A valid RFC 9068-shaped access token from `issuer`, good for `lifetimeS` seconds, with `claims` added. */
+export function accessToken(issuer, lifetimeS = 3600, claims = {}) {
   const now = Math.floor(Date.now() / 1000);
   return signRs256(
     { alg: 'RS256', typ: 'at+jwt', kid: issuer.kid },
@@ -41,9 +41,37 @@ export function accessToken(issuer, lifetimeS = 3600) {
       iat: now,
       exp: now + lifetimeS,
       jti: randomBytes(8).toString('hex'),
+      ...claims,
     },
     issuer.privateKey,
   );
+}
+
+/**
+ * A client's DPoP key (ES256, what the MCP SDK's DpopSession uses by default): the private
+ * KeyObject, the public JWK and its RFC 7638 thumbprint (a bound token's `cnf.jkt`).
+ */
+export function dpopKey() {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+  const jwk = { kty, crv, x, y };
+  // RFC 7638: the required members in lexicographic order, no whitespace.
+  const jkt = createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
+  return { privateKey, jwk, jkt };
+}
+
+/** A fresh DPoP proof (RFC 9449 §4.2) by `key` for `htm htu`, with `ath` for `token`. */
+export function dpopProof(key, htm, htu, token) {
+  const header = { typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk };
+  const payload = {
+    jti: randomBytes(12).toString('base64url'),
+    htm,
+    htu,
+    iat: Math.floor(Date.now() / 1000),
+    ath: createHash('sha256').update(token).digest('base64url'),
+  };
+  const input = `${b64url(header)}.${b64url(payload)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 
 /**

@@ -81,6 +81,17 @@ describe('a DPoP proof', () => {
     expect(await outcome(verifierWith(), await makeProof(key, { token: TOKEN, signWith: other.privateKey }))).toBe('invalid_dpop_proof');
   });
 
+  it('is refused when signed by another key, also once its jwk is known from an earlier proof', async () => {
+    const v = verifierWith();
+    expect(await outcome(v, await makeProof(key, { token: TOKEN }))).toBe('accepted');
+    const other = await proofKey('ES256');
+    expect(await outcome(v, await makeProof(key, { token: TOKEN, signWith: other.privateKey }))).toBe('invalid_dpop_proof');
+    expect(await outcome(v, await makeProof(key, { token: TOKEN, htm: 'POST' }))).toBe('invalid_dpop_proof');
+    await expect(v.verify(input(await makeProof(key, { token: TOKEN })))).resolves.toMatchObject({ jkt: key.jkt });
+    // Another client's key is its own, thumbprint included.
+    await expect(v.verify(input(await makeProof(other, { token: TOKEN })))).resolves.toMatchObject({ jkt: other.jkt });
+  });
+
   it('is refused with a symmetric algorithm (HS256 with an oct jwk)', async () => {
     const secret = new Uint8Array(32).fill(7);
     const proof = await makeProof(key, { token: TOKEN, alg: 'HS256', signWith: secret, jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } });

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import { EmbeddedJWK, calculateJwkThumbprint, errors as joseErrors, jwtVerify } from 'jose';
-import type { JWK } from 'jose';
+import type { CryptoKey, JWK, JWTHeaderParameters, FlattenedJWSInput } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { NonceSource } from './nonce';
 import { ReplayGuard } from './replay';
 import type { ResolvedDpopOptions } from './options';
 
 /** Longest `DPoP` header value looked at: a proof with an RSA-4096 key is about 1.5 KB. */
 export const MAX_PROOF_LENGTH = 8_192;
+
+/** Client keys remembered, imported, with their thumbprints. */
+const KEY_CACHE_SIZE = 1_000;
 
 /** JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -84,6 +88,14 @@ function joseReason(error: unknown): string {
 export class DpopProofVerifier {
   private readonly nonces: NonceSource | undefined;
   private readonly replay: ReplayGuard;
+  /**
+   * A client signs every proof with the same key, and importing it is most of the cost of
+   * jose's `EmbeddedJWK` (about 300 of 450 µs on Node 20). Keyed by the `alg` and the embedded
+   * JWK exactly as sent, so a hit is the key `EmbeddedJWK` would import (its checks depend on
+   * nothing else); filled only after a proof verified, so garbage cannot churn it. jose still
+   * verifies each proof's signature and claims.
+   */
+  private readonly keys = new LRUCache<string, { key: CryptoKey | Uint8Array; jkt: string }>({ max: KEY_CACHE_SIZE });
 
   constructor(private readonly options: ResolvedDpopOptions) {
     this.nonces = options.nonce && new NonceSource(options.nonce.secret, options.nonce.lifetimeSeconds);
@@ -105,16 +117,26 @@ export class DpopProofVerifier {
     if (proof.length > MAX_PROOF_LENGTH) throw invalid(`the DPoP header is longer than ${MAX_PROOF_LENGTH} characters`);
     let payload: Record<string, unknown>;
     let jwk: JWK;
+    let cacheId: string | undefined;
+    let cached: { key: CryptoKey | Uint8Array; jkt: string } | undefined;
+    let imported: CryptoKey | Uint8Array | undefined;
+    const embeddedKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey | Uint8Array> => {
+      // jose refuses a private key once imported; refusing on sight also covers members a
+      // public import would ignore, and never imports key material a client leaked.
+      const embedded = header.jwk as Record<string, unknown> | undefined;
+      if (embedded && typeof embedded === 'object' && PRIVATE_MEMBERS.some((m) => Object.hasOwn(embedded, m))) {
+        throw invalid('the proof\'s "jwk" holds private or symmetric key material');
+      }
+      if (embedded && typeof embedded === 'object' && typeof header.alg === 'string') {
+        cacheId = `${header.alg} ${JSON.stringify(embedded)}`;
+        cached = this.keys.get(cacheId);
+        if (cached) return cached.key;
+      }
+      imported = await EmbeddedJWK(header, token);
+      return imported;
+    };
     try {
-      const verified = await jwtVerify(proof, (header, token) => {
-        // jose refuses a private key once imported; refusing on sight also covers members a
-        // public import would ignore, and never imports key material a client leaked.
-        const embedded = header.jwk as Record<string, unknown> | undefined;
-        if (embedded && typeof embedded === 'object' && PRIVATE_MEMBERS.some((m) => Object.hasOwn(embedded, m))) {
-          throw invalid('the proof\'s "jwk" holds private or symmetric key material');
-        }
-        return EmbeddedJWK(header, token);
-      }, {
+      const verified = await jwtVerify(proof, embeddedKey, {
         typ: 'dpop+jwt',
         algorithms: [...this.options.algorithms],
         requiredClaims: ['jti', 'htm', 'htu', 'iat'],
@@ -147,10 +169,15 @@ export class DpopProofVerifier {
       );
     }
     let jkt: string;
-    try {
-      jkt = await calculateJwkThumbprint(jwk, 'sha256');
-    } catch (error) {
-      throw invalid(`no thumbprint for the proof's key (${joseReason(error)})`);
+    if (cached) {
+      jkt = cached.jkt;
+    } else {
+      try {
+        jkt = await calculateJwkThumbprint(jwk, 'sha256');
+      } catch (error) {
+        throw invalid(`no thumbprint for the proof's key (${joseReason(error)})`);
+      }
+      if (cacheId !== undefined && imported !== undefined) this.keys.set(cacheId, { key: imported, jkt });
     }
     return { jkt, jti: payload.jti, iat: payload.iat as number };
   }

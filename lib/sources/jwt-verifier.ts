@@ -437,6 +437,9 @@ function rejection(error: unknown): Error {
   return error as Error;
 }
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const BASE64URL_RUN = /^[A-Za-z0-9_-]+$/;
+
 /**
  * RFC 7515 §2 / §7.1: the signature is unpadded base64url. jose decodes it forgivingly (stray
  * low bits), so one signature has several spellings; only the canonical one is accepted, so a
@@ -444,7 +447,13 @@ function rejection(error: unknown): Error {
  */
 function hasCanonicalSignature(token: string): boolean {
   const signature = token.slice(token.lastIndexOf('.') + 1);
-  return Buffer.from(signature, 'base64url').toString('base64url') === signature;
+  if (!BASE64URL_RUN.test(signature)) return false;
+  // The last character of a 2- or 3-character tail carries 4 or 2 bits that encode nothing.
+  const tail = signature.length % 4;
+  if (tail === 0) return true;
+  if (tail === 1) return false;
+  const value = BASE64URL_ALPHABET.indexOf(signature[signature.length - 1]);
+  return (value & (tail === 2 ? 0b1111 : 0b11)) === 0;
 }
 
 /**

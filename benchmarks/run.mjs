@@ -76,10 +76,13 @@ const CONFIGURATIONS = [
   { id: 11, label: 'express-oauth2-jwt-bearer auth(), DPoP required, 1 issuer', expect: accepted({ client: CLIENT_ID }), dpop: true },
   { id: 12, label: 'multiAuth, 1 jwtVerifier, default cache, DPoP required', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }), dpop: true },
 ];
+// Issue 13's targets: jose 6 decides every JWT and pays WebCrypto's toll, so (4)/(2) asks for
+// parity within noise with express-oauth2-jwt-bearer (jose 4 on node:crypto); (5)/(1) sits at the
+// floor (10) measures, within noise, hence 0.85.
 const RATIOS = [
-  { of: 4, to: 2, target: 1.0 },
+  { of: 4, to: 2, target: 0.95 },
   { of: 6, to: 4, target: 0.95 },
-  { of: 5, to: 1, target: 0.9 },
+  { of: 5, to: 1, target: 0.85 },
   { of: 7, to: 1, target: 0.85 },
   { of: 12, to: 11, target: 1.0 },
 ];

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import express from 'express';
 import type { RequestHandler } from 'express';
-import { mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { mcpAuthMetadataRouter, mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import { DemoInMemoryAuthProvider } from '@modelcontextprotocol/sdk/examples/server/demoInMemoryOAuthProvider.js';
 import { multiAuth } from '../../lib/chain/multi-auth';
 import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
@@ -108,6 +108,33 @@ describe('remoteAuthServer: RFC 9728 protected-resource metadata', () => {
     expect((await request(app).get('/echo').set('Authorization', 'Bearer ci-key-0123456789')).body.source).toBe('ci');
   });
 
+  describe('authorizationServerMetadata: the copy the SDK\'s mcpAuthMetadataRouter served', () => {
+    const AS = { issuer: 'https://login.example.com', token_endpoint: 'https://login.example.com/oauth/token', response_types_supported: ['code'] };
+
+    it('serves the authorization server metadata at the root well-known path, CORS open, as given', async () => {
+      const app = appWith(multiAuth({ primary: remote({ authorizationServerMetadata: AS }) }));
+      const res = await request(app).get('/.well-known/oauth-authorization-server').set('Origin', 'https://client.example');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(AS);
+      expect(res.headers['access-control-allow-origin']).toBe('*');
+      expect((await request(app).get(PRM_PATH)).body.authorization_servers).toEqual(['https://login.example.com']);
+    });
+
+    it('serves no copy unless given one: the path stays behind the bearer check', async () => {
+      const res = await request(appWith(multiAuth({ primary: remote() }))).get('/.well-known/oauth-authorization-server');
+      expect(res.status).toBe(401);
+    });
+
+    it.each([
+      ['an issuer spelled otherwise (a slash added)', { ...AS, issuer: 'https://login.example.com/' }, /is not one of the authorization servers/],
+      ['no issuer', { token_endpoint: AS.token_endpoint }, /is not one of the authorization servers/],
+      ['a string', 'https://login.example.com/.well-known/oauth-authorization-server', /must be the authorization server's RFC 8414 metadata object/],
+    ])('refuses metadata with %s', (_n, metadata, message) => {
+      expect(() => remote({ authorizationServerMetadata: metadata as never })).toThrow(MultiAuthConfigError);
+      expect(() => remote({ authorizationServerMetadata: metadata as never })).toThrow(message);
+    });
+  });
+
   it.each([
     ['no issuer', { resource: RESOURCE }, /give issuer/],
     ['no resource', { issuer: 'https://a.example' }, /resource must be/],
@@ -177,6 +204,17 @@ describe('oauthServer around the MCP SDK\'s mcpAuthRouter', () => {
     const res = await request(appWith(multiAuth({ primary: sdkPrimary() }))).get('/echo').set('Authorization', 'Bearer nope');
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_token');
+  });
+
+  it('advertises an origin-only issuer as spelled, without the slash URL.href would add', async () => {
+    const issuer = 'http://127.0.0.1:33459';
+    const router = mcpAuthMetadataRouter({
+      oauthMetadata: { issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, response_types_supported: ['code'] },
+      resourceServerUrl: new URL('http://127.0.0.1/mcp'),
+    });
+    const app = appWith(multiAuth({ primary: oauthServer({ router, verifier: new DemoInMemoryAuthProvider(), issuer, resource: 'http://127.0.0.1/mcp' }) }));
+    expect((await request(app).get(PRM_PATH)).body.authorization_servers).toEqual([issuer]);
+    expect((await request(app).get('/.well-known/oauth-authorization-server')).body.issuer).toBe(issuer);
   });
 
   it('refuses a resourceDocumentation that is not a URL', () => {

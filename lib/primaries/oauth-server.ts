@@ -121,7 +121,9 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
     routes({ requiredScopes: enforced, dpop }) {
       const description = {
         resource,
-        authorizationServers: [issuer.href],
+        // As given: an issuer identifier is compared as a string (RFC 8414 §3.3), and URL.href
+        // would add a slash to an origin-only issuer that its metadata does not have.
+        authorizationServers: [options.issuer],
         scopesSupported,
         resourceName: options.resourceName,
         resourceDocumentation: options.resourceDocumentation,

@@ -114,13 +114,13 @@ export function describeResource(
 }
 
 /**
- * Serves the RFC 9728 document at its well-known path: GET and HEAD, CORS open (browser-based
- * MCP clients read it cross-origin), cacheable for an hour; other methods get 405.
- * Matches the path by string, not by an Express pattern, so any resource path is safe.
+ * Serves a metadata document (JSON, fixed for the router's life) at `path` and `path/`: GET
+ * and HEAD, CORS open (browser-based MCP clients read it cross-origin), cacheable for an hour;
+ * other methods get 405. Matches the path by string, not by an Express pattern, so any path
+ * is safe.
  */
-export function protectedResourceMetadataRouter(metadata: ProtectedResourceMetadata): RequestHandler {
-  const path = protectedResourceMetadataPath(metadata.resource);
-  const body = JSON.stringify(metadata);
+export function metadataDocumentRouter(path: string, document: unknown): RequestHandler {
+  const body = JSON.stringify(document);
   const allowCors = cors({ origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], maxAge: 86_400 });
   const router = Router();
   router.use((req, res, next) => {
@@ -138,4 +138,9 @@ export function protectedResourceMetadataRouter(metadata: ProtectedResourceMetad
     });
   });
   return router;
+}
+
+/** Serves the RFC 9728 document at its well-known path (see `metadataDocumentRouter`). */
+export function protectedResourceMetadataRouter(metadata: ProtectedResourceMetadata): RequestHandler {
+  return metadataDocumentRouter(protectedResourceMetadataPath(metadata.resource), metadata);
 }

@@ -7,9 +7,11 @@ import { MultiAuthConfigError } from '../core/errors';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { checkScopes } from '../core/claims';
 import { jwtVerifier } from '../sources/jwt-verifier';
+import { Router } from 'express';
 import {
   checkResourceUrl,
   describeResource,
+  metadataDocumentRouter,
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
 } from './protected-resource-metadata';
@@ -48,12 +50,20 @@ export interface RemoteAuthServerOptions {
   resourceName?: string;
   /** URL of documentation for people (RFC 9728 `resource_documentation`). */
   resourceDocumentation?: string;
+  /**
+   * The authorization server's RFC 8414 metadata, to serve a copy at this server's
+   * `/.well-known/oauth-authorization-server`, as the MCP SDK's `mcpAuthMetadataRouter({
+   * oauthMetadata })` does (clients of the 2025-03-26 MCP spec look for it on the MCP server's
+   * origin). Its `issuer` must be one of the authorization servers, spelled the same.
+   */
+  authorizationServerMetadata?: Record<string, unknown>;
 }
 
 const KNOWN: readonly string[] = [
   'name', 'issuer', 'authorizationServers', 'resource', 'verifier', 'scopesSupported',
-  'requiredScopes', 'resourceName', 'resourceDocumentation',
+  'requiredScopes', 'resourceName', 'resourceDocumentation', 'authorizationServerMetadata',
 ];
+const AS_METADATA = '/.well-known/oauth-authorization-server';
 
 function fail(message: string): never {
   throw new MultiAuthConfigError(`remoteAuthServer: ${message}`);
@@ -105,6 +115,19 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
     fail('verifier must be a token verifier: an object with verifyAccessToken(token)');
   }
 
+  const asMetadata = options.authorizationServerMetadata;
+  if (asMetadata !== undefined) {
+    if (asMetadata === null || typeof asMetadata !== 'object' || Array.isArray(asMetadata)) {
+      fail('authorizationServerMetadata must be the authorization server\'s RFC 8414 metadata object');
+    }
+    if (!servers.includes(asMetadata.issuer as string)) {
+      fail(
+        `authorizationServerMetadata.issuer ${JSON.stringify(asMetadata.issuer)} is not one of the authorization servers ` +
+          `${JSON.stringify(servers)}; clients compare the two as strings (RFC 8414 §3.3)`,
+      );
+    }
+  }
+
   const description = {
     resource,
     authorizationServers: servers,
@@ -119,7 +142,11 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
     // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
     clockToleranceSeconds: verifier.clockToleranceSeconds,
     routes({ requiredScopes: enforced, dpop }) {
-      return protectedResourceMetadataRouter(describeResource(description, enforced, dpop));
+      const resourceMetadata = protectedResourceMetadataRouter(describeResource(description, enforced, dpop));
+      if (asMetadata === undefined) return resourceMetadata;
+      const router = Router();
+      router.use(resourceMetadata, metadataDocumentRouter(AS_METADATA, asMetadata));
+      return router;
     },
   };
   // Keep the wrapped verifier's synchronous "not mine", so the primary skips foreign tokens as cheaply.

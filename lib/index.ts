@@ -38,7 +38,7 @@ export {
 // After the chain: guards, policy, access to req.auth
 export { requireScopes, requireAnyScope, requireSource } from './http/guards';
 export { mcpPolicy, allowedTools, type McpRule, type McpPolicyRules, type McpPolicyOptions } from './mcp/mcp-policy';
-export { getAuth } from './http/request-auth';
+export { getAuth, mcpRequest } from './http/request-auth';
 
 // Building blocks and errors
 export { extractBearerToken } from './http/token-extraction';

@@ -68,3 +68,31 @@ export function getAuth(req: IncomingMessage): MultiAuthInfo | undefined {
   const auth = (req as WithContext).auth as MultiAuthInfo | undefined;
   return auth !== null && typeof auth === 'object' && typeof auth.source === 'string' ? auth : undefined;
 }
+
+/**
+ * The request, typed the way the MCP SDK's transports take it (`IncomingMessage & { auth?:
+ * AuthInfo }`), with `auth` as `multiAuth` set it. The way through a type clash this package
+ * cannot fix: with express-oauth2-jwt-bearer anywhere in the program, Express's `Request.auth`
+ * is its `VerifyJwtResult`, and `transport.handleRequest(req, res, req.body)` fails with TS2345
+ * (SDK v1 and v2 alike). Returns `req` itself, no copy.
+ *
+ * Throws a `TypeError` when `req.auth` is set but not by `multiAuth` (e.g. express-oauth2-jwt-bearer's
+ * own `auth()` ran on this route): the SDK would otherwise hand tool handlers an `authInfo`
+ * without `clientId` or `scopes`.
+ *
+ * @example
+ * app.post('/mcp', async (req, res) => {
+ *   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+ *   await server.connect(transport);
+ *   await transport.handleRequest(mcpRequest(req), res, req.body);   // tool handlers get extra.authInfo
+ * });
+ */
+export function mcpRequest(req: IncomingMessage): IncomingMessage & { auth?: MultiAuthInfo } {
+  const auth = (req as WithContext).auth;
+  if (auth !== undefined && getAuth(req) === undefined) {
+    throw new TypeError(
+      'mcpRequest: req.auth was not set by multiAuth (another auth middleware ran on this route); the MCP transport needs an AuthInfo',
+    );
+  }
+  return req as IncomingMessage & { auth?: MultiAuthInfo };
+}

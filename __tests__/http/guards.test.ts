@@ -40,10 +40,26 @@ describe('requireAnyScope', () => {
   it('passes a token with one of the scopes', async () => {
     expect((await request(app).get('/echo').set(bearer('admin'))).status).toBe(200);
   });
-  it('answers 403 naming the alternatives', async () => {
+  it('answers 403 naming the first (least privileged) alternative only, as mcpPolicy does', async () => {
     const res = await request(app).get('/echo').set(bearer('reader'));
     expect(res.status).toBe(403);
-    expect(parseBearerChallenge(res.headers['www-authenticate']).params.scope).toBe('repo:admin repo:write');
+    expect(parseBearerChallenge(res.headers['www-authenticate']).params.scope).toBe('repo:admin');
+  });
+});
+
+describe("guards' scope= when multiAuth requires scopes of every token", () => {
+  const withBase = () =>
+    multiAuth({
+      verifiers: [oneTokenVerifier('users', 'reader', { scopes: ['mcp:read', 'repo:read'] })],
+      resourceMetadataUrl: METADATA,
+      requiredScopes: ['mcp:read'],
+    });
+
+  it('names the required scopes too, so a client that asks for exactly scope= keeps them', async () => {
+    const all = await request(appWith(withBase(), requireScopes('repo:admin'))).get('/echo').set(bearer('reader'));
+    expect(parseBearerChallenge(all.headers['www-authenticate']).params.scope).toBe('mcp:read repo:admin');
+    const any = await request(appWith(withBase(), requireAnyScope('repo:write', 'repo:admin'))).get('/echo').set(bearer('reader'));
+    expect(parseBearerChallenge(any.headers['www-authenticate']).params.scope).toBe('mcp:read repo:write');
   });
 });
 

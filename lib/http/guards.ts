@@ -18,13 +18,25 @@ function checkNames(names: string[], guard: string, what: string): readonly stri
 }
 
 /**
+ * What a guard's `scope=` names: every scope the request needs, the ones `multiAuth` requires of
+ * every token first. The same rule as `mcpPolicy`: clients such as the MCP SDK's replace their
+ * scope with exactly this value, so it must be a set of scopes that, granted, passes; a scope
+ * left out (the required ones) would be lost on the next token.
+ */
+function scopesToAsk(context: { scopes?: readonly string[] | undefined }, route: readonly string[]): readonly string[] {
+  return route.length === 0 ? [] : [...new Set([...(context.scopes ?? []), ...route])];
+}
+
+/**
  * The shared shape of every guard: 401 with the bearer challenge when `multiAuth` let the
  * request through without credentials, 403 `insufficient_scope` when the check fails. Either
  * refusal is reported, with `rule`, through the `onDecision` of the `multiAuth` in front.
+ * `routeScopes` are what the route adds to `scope=` (one alternative for `requireAnyScope`).
  */
-function guard(rule: string, check: Check, challengeScopes: readonly string[], description: string): RequestHandler {
+function guard(rule: string, check: Check, routeScopes: readonly string[], description: string): RequestHandler {
   return (req, res, next) => {
     const context = getChallengeContext(req);
+    const challengeScopes = scopesToAsk(context, routeScopes);
     const auth = getAuth(req);
     if (!auth) {
       reportRefusal(req, context, { outcome: 'no_credentials', status: 401, rule, reason: 'no credentials' });
@@ -62,7 +74,9 @@ export function requireScopes(...scopes: string[]): RequestHandler {
 }
 
 /**
- * Lets the request through when the token carries at least one of `scopes`.
+ * Lets the request through when the token carries at least one of `scopes`. List them least
+ * privileged first: a refusal's `scope=` names the first one only (as `mcpPolicy`'s `anyScopes`
+ * does), since `scope="a b"` would ask the client to obtain both.
  *
  * @example
  * app.get('/repo', requireAnyScope('repo:read', 'repo:admin'), handler);
@@ -72,7 +86,7 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
   return guard(
     `requireAnyScope(${accepted.join(', ')})`,
     (auth) => (accepted.some((s) => auth.scopes.includes(s)) ? undefined : `the token has none of ${accepted.join(' ')} (it has ${auth.scopes.join(' ') || 'no scope'})`),
-    accepted,
+    [accepted[0]],
     'The access token lacks a scope this route requires',
   );
 }

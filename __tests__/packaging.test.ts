@@ -20,6 +20,9 @@ const ROOT = join(__dirname, '..');
 const FIXTURES = join(__dirname, 'fixtures', 'consumers');
 const PACKAGE = 'express-multiauth';
 
+/** The documents the tarball ships next to the code: README.md links to the others. */
+const DOCUMENTS = ['BENCHMARKS.md', 'CHANGELOG.md', 'README.md', 'SECURITY.md'];
+
 /** Peers the consumers compile or run against, linked from this repo's node_modules. */
 const LINKED_PEERS = [
   'express',
@@ -224,13 +227,23 @@ afterAll(async () => {
 });
 
 describe('the tarball', () => {
-  it('holds the four build outputs, LICENSE and package.json, and nothing else besides README.md and CHANGELOG.md', () => {
-    const others = packedFiles.filter((file) => file !== 'README.md' && file !== 'CHANGELOG.md');
+  it('holds the four build outputs, LICENSE and package.json, and nothing else besides the documents', () => {
+    const others = packedFiles.filter((file) => !DOCUMENTS.includes(file));
     expect(others).toEqual(['LICENSE', 'dist/index.cjs', 'dist/index.d.mts', 'dist/index.d.ts', 'dist/index.mjs', 'package.json']);
   });
 
-  it('ships README.md and CHANGELOG.md', () => {
-    expect(packedFiles).toEqual(expect.arrayContaining(['CHANGELOG.md', 'README.md']));
+  it('ships README.md, CHANGELOG.md, SECURITY.md and BENCHMARKS.md', () => {
+    expect(packedFiles).toEqual(expect.arrayContaining(DOCUMENTS));
+  });
+
+  it('ships every file a relative link in README.md points at, so no link is dead on the npm page or in node_modules', () => {
+    const readme = readFileSync(join(consumer, 'node_modules', PACKAGE, 'README.md'), 'utf8');
+    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1])
+      .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith('#'))
+      .map((target) => target.split('#')[0]);
+    expect(targets.length).toBeGreaterThan(0);
+    expect([...new Set(targets)].filter((target) => !packedFiles.includes(target))).toEqual([]);
   });
 
   it('is what npm pack reported', () => {

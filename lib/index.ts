@@ -52,6 +52,7 @@ export {
   InvalidDpopProofError,
   UseDpopNonceError,
   MultiAuthConfigError,
+  MultiAuthNotReadyError,
   type MultiAuthErrorCode,
 } from './core/errors';
 export type {
@@ -67,4 +68,7 @@ export type {
   AttemptOutcome,
   Decision,
   DecisionOutcome,
+  ProbeContext,
+  ReadyReport,
+  SourceReadiness,
 } from './core/types';

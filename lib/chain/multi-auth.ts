@@ -14,6 +14,7 @@ import {
   InvalidRequestError,
   InvalidTokenError,
   MultiAuthError,
+  MultiAuthNotReadyError,
   TemporarilyUnavailableError,
   UseDpopNonceError,
 } from '../core/errors';
@@ -22,11 +23,12 @@ import { DpopProofError, DpopProofVerifier, type VerifiedProof } from '../dpop/p
 import { requestUrl, takeDpopToken, takeProof } from '../dpop/request';
 import { ResultCache } from './result-cache';
 import { runChain } from './source-chain';
+import { Readiness } from './readiness';
 import { getAuth, setAuth, setChallengeContext, type RequestContext } from '../http/request-auth';
 import { assertB64Token, isB64Token, takeBearerCredentials } from '../http/token-extraction';
 import { inspectToken } from '../core/token-inspection';
 import { redactToken } from '../core/redaction';
-import type { Decision, InspectedToken, LaterRefusal, MultiAuthInfo } from '../core/types';
+import type { Decision, InspectedToken, LaterRefusal, MultiAuthInfo, ReadyReport } from '../core/types';
 
 /** The Express router `multiAuth()` returns, with its parts. */
 export type MultiAuth = Router & {
@@ -47,6 +49,13 @@ export type MultiAuth = Router & {
    * `decision` says why; a token that is not an RFC 6750 b64token is an `InvalidRequestError`.
    */
   verify(token: string): Promise<MultiAuthInfo>;
+  /**
+   * Asks every source that can say (`probe()`: metadata, keys, introspection endpoint) whether it
+   * can work, once, in parallel. Resolves with a report per source when none is misconfigured or
+   * unreachable; otherwise rejects with a `MultiAuthNotReadyError` naming each source that cannot
+   * work and why, its `report` holding them all. For start-up and readiness probes.
+   */
+  ready(options?: { timeoutMs?: number }): Promise<ReadyReport>;
 };
 
 const REJECTED = 'The access token is invalid or has expired';
@@ -215,6 +224,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     }
     const result = await runChain(sources, token, req, timeoutMs, dpop !== undefined);
     decision.attempts = result.attempts;
+    for (const attempt of result.attempts) if (attempt.outcome === 'failed') readiness.noticeFailure(attempt.source);
     if (result.outcome !== 'accepted') {
       if (result.outcome === 'failed') {
         decision.outcome = 'failed';
@@ -341,6 +351,17 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     fromChain(token, req, now).then(finish, next);
   };
 
+  const readiness = new Readiness(sources);
+  const ready = async (options: { timeoutMs?: number } = {}): Promise<ReadyReport> => {
+    const limit = options.timeoutMs;
+    if (limit !== undefined && (typeof limit !== 'number' || !Number.isFinite(limit) || limit <= 0)) {
+      throw new TypeError('ready({ timeoutMs }): timeoutMs must be a positive number of milliseconds');
+    }
+    const report = await readiness.report(limit);
+    if (!report.ready) throw new MultiAuthNotReadyError(report);
+    return report;
+  };
+
   const verify = async (raw: string): Promise<MultiAuthInfo> => {
     if (typeof raw !== 'string') throw new TypeError('verify(token): token must be a string');
     if (raw === '' || !isB64Token(raw)) {
@@ -379,6 +400,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     resourceMetadataUrl: { value: config.resourceMetadataUrl, enumerable: true },
     sourceNames: { value: Object.freeze(sources.map((s) => s.name)), enumerable: true },
     verify: { value: verify, enumerable: true },
+    ready: { value: ready, enumerable: true },
   }) as MultiAuth;
 }
 

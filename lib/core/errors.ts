@@ -1,4 +1,4 @@
-import type { Decision } from './types';
+import type { Decision, ReadyReport } from './types';
 
 /** Stable codes to branch on; never parse messages. */
 export type MultiAuthErrorCode =
@@ -127,12 +127,47 @@ export class InsufficientScopeError extends MultiAuthError {
  */
 export class TemporarilyUnavailableError extends MultiAuthError {
   /**
+   * `true` when the cause is configuration that waiting will not fix: a key server answering
+   * 404, a discovery document where a JWK Set belongs, an issuer without metadata, client
+   * credentials the introspection endpoint refuses. Requests still get 503 (the token may be
+   * good); `auth.ready()` reports the source as misconfigured and the operator gets warnings.
+   */
+  readonly permanent: boolean;
+
+  /**
    * Thrown by a source, `message` reaches the operator only (`Attempt.reason`); `cause` keeps
    * the underlying error for debugging.
    */
-  constructor(message = 'Token verification is temporarily unavailable', options?: { cause?: unknown }) {
+  constructor(message = 'Token verification is temporarily unavailable', options?: { cause?: unknown; permanent?: boolean }) {
     super('temporarily_unavailable', 503, message);
     if (options && 'cause' in options) (this as { cause?: unknown }).cause = options.cause;
+    this.permanent = options?.permanent === true;
+  }
+}
+
+/**
+ * What `auth.ready()` rejects with: at least one source cannot work now. `report` has every
+ * source's state; the message names each source that cannot work and why.
+ *
+ * @example
+ * try {
+ *   await auth.ready();
+ * } catch (error) {
+ *   if (!(error instanceof MultiAuthNotReadyError)) throw error;
+ *   console.error(error.message); // multiAuth is not ready: internal: misconfigured: the key server answered HTTP 404 ...
+ *   process.exit(1);
+ * }
+ */
+export class MultiAuthNotReadyError extends Error {
+  /** Always `'ERR_MULTIAUTH_NOT_READY'`. */
+  readonly code = 'ERR_MULTIAUTH_NOT_READY';
+  /** Every source's state, as `ready()` would have resolved it. */
+  readonly report: ReadyReport;
+  constructor(report: ReadyReport) {
+    const failing = report.sources.filter((s) => s.status === 'misconfigured' || s.status === 'unreachable');
+    super(`multiAuth is not ready: ${failing.map((s) => `${s.source}: ${s.status}: ${s.detail}`).join('; ')}`);
+    this.name = 'MultiAuthNotReadyError';
+    this.report = report;
   }
 }
 

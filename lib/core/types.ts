@@ -143,6 +143,45 @@ export interface TokenVerifier {
    * on `TokenVerifier`. `multiAuth` always passes `context`; a direct caller may not.
    */
   verifyAccessToken(token: string, context?: VerifyContext): Promise<AuthInfo | MultiAuthInfo | null | undefined>;
+  /**
+   * Optional: asks the servers this source depends on (metadata, keys, introspection endpoint)
+   * whether it can work, once, for `auth.ready()` and for the warnings `multiAuth` gives while a
+   * source fails. Resolves a short description of what was checked; rejects with the problem: a
+   * `TemporarilyUnavailableError` whose `permanent` is `true` for a configuration mistake, any
+   * other error for an outage.
+   */
+  probe?(context: ProbeContext): Promise<string>;
+}
+
+/** What a source's optional `probe` gets. */
+export interface ProbeContext {
+  /** Aborted when `auth.ready()`'s time limit for the source passes. */
+  signal: AbortSignal;
+}
+
+/**
+ * One source's state, as `auth.ready()` found it:
+ * - `ok`: every server it depends on answered as it should (or it depends on none);
+ * - `misconfigured`: a cause waiting will not fix (a JWKS URL answering 404, a discovery document
+ *   where a JWK Set belongs, an issuer without metadata, refused client credentials);
+ * - `unreachable`: a server it needs is down, slow or answering 5xx, for now;
+ * - `unchecked`: the source has no `probe` (custom sources, wrapped middlewares).
+ */
+export interface SourceReadiness {
+  /** The source's name. */
+  source: string;
+  status: 'ok' | 'misconfigured' | 'unreachable' | 'unchecked';
+  /** What was checked, or what is wrong and where. */
+  detail: string;
+  /** How long the check took, in milliseconds. */
+  durationMs: number;
+}
+
+/** What `auth.ready()` resolves with: every source, in chain order. */
+export interface ReadyReport {
+  /** `true` when no source is `misconfigured` or `unreachable`. */
+  ready: boolean;
+  sources: SourceReadiness[];
 }
 
 /** A primary source: a verifier that also serves the routes clients use to find out how to get a token. */

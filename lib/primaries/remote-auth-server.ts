@@ -149,6 +149,8 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
       return router;
     },
   };
+  // What the wrapped verifier can say about its servers is what ready() asks the primary.
+  if (typeof verifier.probe === 'function') server.probe = (context) => verifier.probe!(context);
   // Keep the wrapped verifier's synchronous "not mine", so the primary skips foreign tokens as cheaply.
   if (verifier[notMine]) server[notMine] = verifier[notMine];
   if (options.name !== undefined) server.name = options.name;

@@ -5,7 +5,8 @@ import { remoteUrlProblem } from '../transport/issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { inspectionOf } from '../core/token-inspection';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
-import type { MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
+import { randomBytes } from 'node:crypto';
+import type { MultiAuthInfo, ProbeContext, TokenVerifier, VerifyContext } from '../core/types';
 
 /** Result cache of an {@link introspectionVerifier}. */
 export interface IntrospectionCacheOptions {
@@ -159,8 +160,9 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function unavailable(message: string, cause?: unknown): TemporarilyUnavailableError {
-  return new TemporarilyUnavailableError(`introspection: ${message}`, cause === undefined ? undefined : { cause });
+/** `permanent`: a cause the configuration must fix (wrong endpoint, refused credentials), not an outage. */
+function unavailable(message: string, cause?: unknown, permanent = false): TemporarilyUnavailableError {
+  return new TemporarilyUnavailableError(`introspection: ${message}`, { ...(cause === undefined ? {} : { cause }), permanent });
 }
 
 function scopesOf(value: unknown, claim: string): string[] {
@@ -300,14 +302,15 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
       return judgeActive(body);
     }
     if (status === 401 || status === 403) {
-      throw unavailable(`the endpoint refused our client credentials (${status}); check clientId, clientSecret and authMethod`);
+      throw unavailable(`the endpoint refused our client credentials (${status}); check clientId, clientSecret and authMethod`, undefined, true);
     }
-    if (status >= 300 && status < 400) throw unavailable(`the endpoint answered ${status}; redirects are not followed`);
+    if (status >= 300 && status < 400) throw unavailable(`the endpoint answered ${status}; redirects are not followed`, undefined, true);
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
       const body = parseJson(response.body);
       const error = isObject(body) && isNonEmptyString(body.error) ? body.error : undefined;
-      if (error === undefined) throw unavailable(`the endpoint answered ${status} without an OAuth error`);
-      if (CLIENT_ERRORS.has(error)) throw unavailable(`the endpoint refused our client credentials (${printable(error)})`);
+      // 404, 405, 410 without an OAuth error: not an introspection endpoint at all.
+      if (error === undefined) throw unavailable(`the endpoint answered ${status} without an OAuth error; is endpoint right?`, undefined, true);
+      if (CLIENT_ERRORS.has(error)) throw unavailable(`the endpoint refused our client credentials (${printable(error)})`, undefined, true);
       return { accepted: false, reason: `the endpoint answered ${status} ${printable(error)}` };
     }
     throw unavailable(`the endpoint answered ${status}`);
@@ -433,6 +436,14 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
       // its proof against `cnf` (multiAuth's `dpop` option) may have it.
       if (verdict.bound && context?.senderConstrained !== true) throw new InvalidTokenError('introspection: the token is sender-constrained (cnf)');
       return toInfo(token, verdict);
+    },
+    /**
+     * For `auth.ready()`: introspects a made-up token once. Any verdict (a real server answers
+     * `active: false`) shows the endpoint is there and takes our credentials; nothing is cached.
+     */
+    async probe({ signal }: ProbeContext): Promise<string> {
+      const verdict = await introspect(`multiauth-probe-${randomBytes(16).toString('base64url')}`, signal);
+      return `introspection endpoint ${endpoint.href} answered (a made-up token: ${verdict.accepted ? 'active?!' : 'not active'})`;
     },
   };
 }

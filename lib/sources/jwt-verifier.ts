@@ -31,10 +31,11 @@ import {
   remoteUrlProblem,
   untilAborted,
 } from '../transport/issuer-discovery';
+import { checkIssuerKeys, checkJwks } from '../transport/readiness';
 import { inspectionOf } from '../core/token-inspection';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { notMine } from '../core/types';
-import type { InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
+import type { InspectedToken, MultiAuthInfo, ProbeContext, TokenVerifier, VerifyContext } from '../core/types';
 
 /** The JWS algorithms this verifier knows. `none` is not one of them, and never will be. */
 export type JwtAlgorithm =
@@ -666,5 +667,15 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return info;
   }
 
-  return { name, verifyAccessToken, clockToleranceSeconds: clockTolerance, [notMine]: foreign };
+  /** For `auth.ready()`: the key server (or each issuer's metadata and key server), asked once. */
+  async function probe({ signal }: ProbeContext): Promise<string> {
+    const check = { timeoutMs: fetchSettings.timeoutMs, signal, allowHttp };
+    if (options.jwksUri !== undefined) return checkJwks(new URL(options.jwksUri).href, check);
+    if (options.secret !== undefined || options.publicKey !== undefined) return 'keys given in the configuration; nothing remote to check';
+    const found: string[] = [];
+    for (const issuer of issuers) found.push(await checkIssuerKeys(issuer, check));
+    return found.join('; ');
+  }
+
+  return { name, verifyAccessToken, probe, clockToleranceSeconds: clockTolerance, [notMine]: foreign };
 }

@@ -110,6 +110,9 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
 
   return {
     name,
+    async probe(): Promise<string> {
+      return `${entries.length} static key${entries.length === 1 ? '' : 's'}; nothing remote to check`;
+    },
     ...(anyJwtShaped ? {} : { [notMine]: jwtNotMine }),
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
       const digest = inspectionOf(token, context).digest;

@@ -113,6 +113,9 @@ export async function discoverAuthorizationServer(
   // One budget for every candidate: a slow server must not get a fresh time limit per URL.
   const deadline = Date.now() + timeoutMs;
   const misses: string[] = [];
+  // Whether every candidate answered, and wrongly: then the issuer has no (matching) metadata,
+  // which no retry will change. A 5xx, 408 or 429 may pass.
+  let permanent = true;
 
   for (const url of discoveryUrls(issuer)) {
     const remaining = deadline - Date.now();
@@ -135,6 +138,7 @@ export async function discoverAuthorizationServer(
       });
     }
     if (answer.status !== 200) {
+      if (answer.status >= 500 || answer.status === 408 || answer.status === 429) permanent = false;
       misses.push(`${url.pathname}: HTTP ${answer.status}`);
       continue;
     }
@@ -155,7 +159,7 @@ export async function discoverAuthorizationServer(
     }
     return Object.freeze(document) as AuthorizationServerMetadata;
   }
-  throw new TemporarilyUnavailableError(`no metadata document for ${issuer} (${misses.join('; ')})`);
+  throw new TemporarilyUnavailableError(`no metadata document for ${issuer} (${misses.join('; ')})`, { permanent });
 }
 
 export interface DiscoveryCacheOptions {

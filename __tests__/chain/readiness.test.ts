@@ -103,11 +103,6 @@ describe('while a permanent cause lasts', () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
-  /** Waits until `count` warnings arrived (the probe behind them runs in the background). */
-  async function warningsReach(count: number): Promise<void> {
-    for (let i = 0; i < 200 && warnings.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-
   it('requests still get 503, and a process warning names the source and the cause, at most once a minute', async () => {
     const auth = multiAuth({
       verifiers: jwtVerifier({ name: 'internal', issuer: issuer.issuer, audience, jwksUri: issuer.discoveryUrl, jwks: { failureBackoffMs: 0 } }),
@@ -119,32 +114,32 @@ describe('while a permanent cause lasts', () => {
     const first = await request(app).get('/').set('Authorization', `Bearer ${token}`);
     expect(first.status).toBe(503);
     expect(first.headers['retry-after']).toBe('5');
-    await warningsReach(1);
     expect(warnings).toHaveLength(1);
     expect(warnings[0].code).toBe('MULTIAUTH_SOURCE_MISCONFIGURED');
-    expect(warnings[0].message).toMatch(/^express-multiauth: source "internal" cannot work: .* answered a discovery document, not a JWK Set; its jwks_uri is /);
+    expect(warnings[0].message).toMatch(
+      /^express-multiauth: source "internal" cannot work: .*openid-configuration answered a discovery document, not a JWK Set; give its jwks_uri as jwksUri\. Requests it could accept get 503/,
+    );
     expect(warnings[0].message).not.toContain(token.slice(0, 8));
 
-    // Within the minute: still 503, no new probe, no new warning.
-    for (let i = 0; i < 3; i++) expect((await request(app).get('/').set('Authorization', `Bearer ${token}`)).status).toBe(503);
-    const probesBefore = await issuer.requestCount(issuer.discoveryUrl);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Within the minute: still 503 (the cause is in each attempt too), no new warning.
+    for (let i = 0; i < 3; i++) {
+      const again = await auth.verify(token).catch((error: { status: number; decision: { attempts: Array<{ permanent?: true; reason?: string }> } }) => error);
+      expect(again).toMatchObject({ status: 503, decision: { attempts: [{ permanent: true }] } });
+    }
     expect(warnings).toHaveLength(1);
 
     // A minute later the cause is still there: one more warning.
     const now = Date.now();
     jest.spyOn(Date, 'now').mockImplementation(() => now + 61_000);
     expect((await request(app).get('/').set('Authorization', `Bearer ${token}`)).status).toBe(503);
-    await warningsReach(2);
     expect(warnings).toHaveLength(2);
-    expect(await issuer.requestCount(issuer.discoveryUrl)).toBeGreaterThan(probesBefore);
+    expect(warnings[1].message).toBe(warnings[0].message);
   });
 
   it('gives no warning for an outage (the key server is down): that only needs time', async () => {
     const auth = multiAuth({ verifiers: jwtVerifier({ name: 'down', issuer: issuer.issuer, audience, jwksUri: `${deadOrigin}/jwks.json` }), cache: false });
     const token = await issuer.clientCredentialsToken();
     expect((await request(express().use(auth)).get('/').set('Authorization', `Bearer ${token}`)).status).toBe(503);
-    // The background probe finds the same outage; wait for it by asking ready() the same question.
     await notReady(auth.ready());
     expect(warnings).toEqual([]);
   });

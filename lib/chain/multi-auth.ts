@@ -224,7 +224,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     }
     const result = await runChain(sources, token, req, timeoutMs, dpop !== undefined);
     decision.attempts = result.attempts;
-    for (const attempt of result.attempts) if (attempt.outcome === 'failed') readiness.noticeFailure(attempt.source);
+    for (const attempt of result.attempts) if (attempt.permanent) readiness.warnMisconfigured(attempt.source, attempt.reason ?? 'unknown cause');
     if (result.outcome !== 'accepted') {
       if (result.outcome === 'failed') {
         decision.outcome = 'failed';

@@ -4,13 +4,13 @@ import type { NamedSource } from './source-chain';
 
 /**
  * Telling the operator what the 503s cannot: whether each source can work at all. `ready()` asks
- * every source's `probe` once; while requests fail, the failing source is probed again at most
- * once a minute, and a configuration mistake found that way becomes a process warning (at most
- * once a minute per source and cause). Clients keep getting 503: a token the source could accept
- * is not a bad token, and the fix may be minutes away.
+ * every source's `probe` once. While requests fail for a cause the source marks permanent (a
+ * configuration mistake), a process warning names the source and the cause, at most once a minute
+ * per source and cause. Clients keep getting 503: a token the source could accept is not a bad
+ * token, and the fix may be minutes away.
  */
 
-/** How often a failing source is probed again, and the same cause warned about again. */
+/** How often the same source and cause are warned about again. */
 export const WARNING_INTERVAL_MS = 60_000;
 /** Time limit of one probe unless `ready()` is told otherwise. */
 export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
@@ -48,8 +48,6 @@ async function probeOne(source: NamedSource, timeoutMs: number): Promise<SourceR
 /** `ready()` and the warnings, for one `multiAuth`'s sources. */
 export class Readiness {
   readonly #sources: readonly NamedSource[];
-  /** When each source was last probed because it failed. */
-  readonly #probedAt = new Map<string, number>();
   /** When each source-and-cause was last warned about. */
   readonly #warnedAt = new Map<string, number>();
 
@@ -64,22 +62,11 @@ export class Readiness {
   }
 
   /**
-   * Called for each attempt that failed. Probes that source in the background, at most once a
-   * minute, and warns when it finds a configuration mistake. Never throws, never delays the answer.
+   * A request found that `name` cannot work (an attempt failed with a permanent cause): one
+   * process warning per source and cause a minute. The cause is the source's own reason, already
+   * free of the token; nothing is fetched again to find it.
    */
-  noticeFailure(name: string): void {
-    const now = Date.now();
-    const last = this.#probedAt.get(name);
-    if (last !== undefined && now - last < WARNING_INTERVAL_MS) return;
-    const source = this.#sources.find((s) => s.name === name);
-    if (!source || typeof source.verifier.probe !== 'function') return;
-    this.#probedAt.set(name, now);
-    void probeOne(source, DEFAULT_PROBE_TIMEOUT_MS).then((state) => {
-      if (state.status === 'misconfigured') this.#warn(name, state.detail);
-    });
-  }
-
-  #warn(name: string, cause: string): void {
+  warnMisconfigured(name: string, cause: string): void {
     const now = Date.now();
     const key = `${name}\n${cause}`;
     const last = this.#warnedAt.get(key);

@@ -192,7 +192,9 @@ async function runOne(
   } catch (error) {
     const outcome = classify(error);
     const reason = error instanceof SourceTimeout ? `no answer within ${timeoutMs} ms` : redactToken(messageOf(error), token.raw);
-    return { attempt: attempt(outcome, reason) };
+    const failed = attempt(outcome, reason);
+    if (outcome === 'failed' && (error as { permanent?: unknown }).permanent === true) failed.permanent = true;
+    return { attempt: failed };
   }
 }
 

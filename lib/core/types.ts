@@ -214,6 +214,12 @@ export interface Attempt {
   outcome: AttemptOutcome;
   /** Why, for the operator: never shown to the client, never containing the token. */
   reason?: string;
+  /**
+   * On a failure: `true` when the source said its cause is configuration that waiting will not
+   * fix (a 404 JWKS, a discovery document where a JWK Set belongs, no metadata, refused client
+   * credentials). The answer is still 503; `multiAuth` also emits a process warning.
+   */
+  permanent?: true;
   /** How long the source took, in milliseconds (fractional). */
   durationMs: number;
 }

@@ -311,6 +311,13 @@ function chooseAlgorithms(requested: unknown, usable: ReadonlySet<JwtAlgorithm>,
 
 class KeySetUnavailable extends Error {
   override readonly name = 'KeySetUnavailable';
+  /** A cause only the configuration can fix (a 404, a document that is not a JWK Set), not an outage. */
+  constructor(
+    message: string,
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
 }
 
 /** Errors of the key *fetch*: the key server could not be asked, so nothing can be decided. */
@@ -328,26 +335,38 @@ function isKeySetFailure(error: unknown): boolean {
  */
 function remoteKeySet(url: URL, settings: Required<JwksFetchOptions>): RemoteJWKSet {
   let failedUntil = 0;
+  let lastFailure: KeySetUnavailable | undefined;
   const fetchKeySet: FetchImplementation = async (href, init) => {
-    if (Date.now() < failedUntil) throw new KeySetUnavailable('the key server failed moments ago; not asking again yet');
+    if (Date.now() < failedUntil) {
+      // The last failure's own words: the cause, not the back-off, is what the operator must see.
+      throw new KeySetUnavailable(lastFailure?.message ?? 'the key server failed moments ago; not asking again yet', lastFailure?.permanent);
+    }
     try {
       const headers: Record<string, string> = {};
       init.headers.forEach((value, key) => (headers[key] = value));
       // jose's own signal carries the same time limit; boundedFetch enforces it on the body too.
       const answer = await boundedFetch(href, { headers, timeoutMs: settings.timeoutMs, maxBytes: MAX_DOCUMENT_BYTES });
-      if (answer.status !== 200) throw new KeySetUnavailable(`the key server answered HTTP ${answer.status}`);
+      if (answer.status !== 200) {
+        // 5xx, 408 and 429 pass; any other status is the answer for this URL until someone changes it.
+        const passing = answer.status >= 500 || answer.status === 408 || answer.status === 429;
+        throw new KeySetUnavailable(`the key server answered HTTP ${answer.status} at ${href}`, !passing);
+      }
       let body: unknown;
       try {
         body = JSON.parse(answer.body.toString('utf8'));
       } catch {
-        throw new KeySetUnavailable('the key server answered something that is not JSON');
+        throw new KeySetUnavailable(`the key server answered something that is not JSON at ${href}`, true);
+      }
+      if (isJsonObject(body) && !('keys' in body) && ('issuer' in body || 'jwks_uri' in body)) {
+        throw new KeySetUnavailable(`${href} answered a discovery document, not a JWK Set; give its jwks_uri as jwksUri`, true);
       }
       if (!isJsonObject(body) || !Array.isArray(body.keys) || !body.keys.every(isJsonObject)) {
-        throw new KeySetUnavailable('the key server answered JSON that is not a JWK Set');
+        throw new KeySetUnavailable(`the key server answered JSON that is not a JWK Set at ${href}`, true);
       }
       return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
     } catch (error) {
       failedUntil = Date.now() + settings.failureBackoffMs;
+      lastFailure = error instanceof KeySetUnavailable ? error : undefined;
       throw error;
     }
   };
@@ -370,7 +389,10 @@ async function keyFromRemote(
     return await (keySet.fresh ? keySet(header, input) : untilAborted(keySet(header, input), signal()));
   } catch (error) {
     if (isKeySetFailure(error)) {
-      throw new TemporarilyUnavailableError(`signing keys unavailable: ${(error as Error).message}`, { cause: error });
+      throw new TemporarilyUnavailableError(`signing keys unavailable: ${(error as Error).message}`, {
+        cause: error,
+        permanent: error instanceof KeySetUnavailable && error.permanent,
+      });
     }
     // An unknown kid (after the rate-limited refresh), several candidate keys, an unusable alg:
     // all facts about the token, so they stay rejections.
@@ -398,7 +420,7 @@ function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: bool
     if (!current || current.jwksUri !== jwksUri) {
       const problem = remoteUrlProblem(jwksUri, { allowHttp });
       if (problem || typeof jwksUri !== 'string') {
-        throw new TemporarilyUnavailableError(`the metadata of ${issuer} has no usable jwks_uri (it ${problem})`);
+        throw new TemporarilyUnavailableError(`the metadata of ${issuer} has no usable jwks_uri (it ${problem})`, { permanent: true });
       }
       // A changed jwks_uri gets a fresh cache: keys from the old location are not carried over.
       current = { jwksUri, keySet: remoteKeySet(new URL(jwksUri), settings) };

@@ -245,7 +245,9 @@ export class DiscoveryCache {
     if (entry && now < entry.failedUntil) {
       if (entry.document) return Promise.resolve(entry.document);
       // A fresh error per caller: whoever receives it may annotate it.
-      return Promise.reject(new TemporarilyUnavailableError(entry.failure?.message, { cause: entry.failure }));
+      return Promise.reject(
+        new TemporarilyUnavailableError(entry.failure?.message, { cause: entry.failure, permanent: entry.failure?.permanent === true }),
+      );
     }
     if (!entry) this.entries.set(issuer, (entry = { expiresAt: 0, failedUntil: 0 }));
     entry.pending ??= this.refresh(issuer, entry);

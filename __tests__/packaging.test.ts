@@ -224,7 +224,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(pending);
   rmSync(work, { recursive: true, force: true });
-});
+  // When a filter (-t) skips the type checks, this waits for the compilations they started.
+}, 240_000);
 
 describe('the tarball', () => {
   it('holds the four build outputs, LICENSE and package.json, and nothing else besides the documents', () => {

@@ -4,6 +4,7 @@
 import { request as httpRequest, createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import express from 'express';
 import Keyv from 'keyv';
+import fc from 'fast-check';
 import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { multiAuth, type MultiAuth } from '../../lib/chain/multi-auth';
 import type { MultiAuthOptions } from '../../lib/chain/config';
@@ -195,6 +196,17 @@ describe('adversarial proofs, each 401 invalid_dpop_proof', () => {
       const reply = await send(app.origin, '/echo', { authorization: `DPoP ${token}`, ...extra });
       expect([reply.status, errorOf(reply)]).toEqual([401, 'invalid_dpop_proof']);
     }
+  });
+
+  it('never a 500: any printable DPoP header and Authorization: DPoP value get 400 or 401 (property)', async () => {
+    const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 300 });
+    await fc.assert(
+      fc.asyncProperty(printable, fc.oneof(fc.constant(token), printable), async (proof, credentials) => {
+        const reply = await send(app.origin, '/echo', { authorization: `DPoP ${credentials}`, dpop: proof });
+        expect([400, 401]).toContain(reply.status);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('a replayed proof (same jti), the second time', async () => {

@@ -1,6 +1,7 @@
 // RFC 9449 §4.3 proof checks, one wrong thing per proof, against DpopProofVerifier alone.
 import { generateKeyPair, exportJWK } from 'jose';
 import Keyv from 'keyv';
+import fc from 'fast-check';
 import { DpopProofError, DpopProofVerifier, MAX_PROOF_LENGTH } from '../../lib/dpop/proof';
 import { resolveDpopOptions, type DpopOptions } from '../../lib/dpop/options';
 import { MultiAuthConfigError } from '../../lib/core/errors';
@@ -122,6 +123,27 @@ describe('a DPoP proof', () => {
   it('is refused with an algorithm outside the configured list', async () => {
     const ed = await proofKey('EdDSA');
     expect(await outcome(verifierWith({ algorithms: ['ES256'] }), await makeProof(ed, { token: TOKEN }))).toBe('invalid_dpop_proof');
+  });
+
+  it('never throws anything but a DpopProofError for any string or any JWS-shaped value (property)', async () => {
+    const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value) ?? '').toString('base64url');
+    const headerLike = fc.record(
+      {
+        alg: fc.oneof(fc.constantFrom('ES256', 'none', 'HS256', 'RS256', 'EdDSA'), fc.anything()),
+        typ: fc.oneof(fc.constant('dpop+jwt'), fc.anything()),
+        jwk: fc.oneof(fc.constant(key.publicJwk), fc.anything(), fc.record({ kty: fc.constantFrom('EC', 'RSA', 'OKP', 'oct'), crv: fc.string(), x: fc.string(), d: fc.string() }, { requiredKeys: ['kty'] })),
+        crit: fc.array(fc.string()),
+      },
+      { requiredKeys: [] },
+    );
+    const jwsLike = fc.tuple(fc.oneof(headerLike, fc.anything()), fc.anything(), fc.string()).map(([h, p, sig]) => `${b64(h)}.${b64(p)}.${b64(sig)}`);
+    const v = verifierWith();
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string(), jwsLike), async (proof) => {
+        expect(await outcome(v, proof)).toBe('invalid_dpop_proof');
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('never throws anything but a DpopProofError, whatever the header holds', async () => {

@@ -7,11 +7,14 @@ import { dpopProof } from './tokens.mjs';
 /**
  * Runs autocannon against `url` for `durationS` seconds, cycling through `tokens`, and counts
  * answers that differ from `expect` ({ status, body? , bodyIncludes? }). With `dpopKey`, each
- * request presents its token with the DPoP scheme and a proof of its own, signed as it is sent
- * (the same client work for every DPoP configuration).
+ * request presents its token with the DPoP scheme and a proof of its own: the next of `proofs`
+ * (signed before the load starts, so that the client's signing does not compete with the server
+ * for the CPUs), then, once they run out, one signed as it is sent.
  */
-export function runLoad({ url, connections, durationS, tokens, expect, dpopKey }) {
+export function runLoad({ url, connections, durationS, tokens, expect, dpopKey, proofs = [] }) {
   const htu = new URL('/api', url).href;
+  let nextProof = 0;
+  const proofFor = (token) => (nextProof < proofs.length ? proofs[nextProof++] : dpopProof(dpopKey, 'GET', htu, token));
   let next = 0;
   let wrong = 0;
   let answered = 0;
@@ -28,7 +31,7 @@ export function runLoad({ url, connections, durationS, tokens, expect, dpopKey }
         setupRequest(request) {
           const token = tokens[next++ % tokens.length];
           request.headers = dpopKey
-            ? { accept: 'application/json', authorization: `DPoP ${token}`, dpop: dpopProof(dpopKey, 'GET', htu, token) }
+            ? { accept: 'application/json', authorization: `DPoP ${token}`, dpop: proofFor(token) }
             : { accept: 'application/json', authorization: `Bearer ${token}` };
           return request;
         },

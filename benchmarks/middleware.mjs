@@ -7,8 +7,12 @@
 // `npm run bench`, so a change to lib/ can be A/B-tested to about a microsecond.
 //   node benchmarks/middleware.mjs [libDir ...]   (default: lib/; each compiled like run.mjs does)
 //   MIDDLEWARE_MODES=hit,dpop,flood node benchmarks/middleware.mjs lib /path/to/copy/of/lib
+// `jwtbearer-dpop` is express-oauth2-jwt-bearer with DPoP required on the same bound token and
+// proofs (the shape of configuration 11), to compare with `dpop`.
 import { fork } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { buildLib } from './build-lib.mjs';
@@ -30,6 +34,15 @@ function appFor(mode, bundle) {
   let key;
   if (mode === 'hit') {
     app.use(multiAuth({ verifiers: [jwt('jwt-6')] }));
+  } else if (mode === 'jwtbearer-dpop') {
+    key = dpopKey();
+    const target = issuers['jwt-6'];
+    tokens = [accessToken(target, 3600, { cnf: { jkt: key.jkt } })];
+    const publicKey = createPublicKey({ key: target.jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const { auth } = require('express-oauth2-jwt-bearer');
+    app.use(auth({ issuer: target.issuer, audience: AUDIENCE, publicKey, tokenSigningAlg: 'RS256', dpop: { enabled: true, required: true } }));
+    app.get('/api', (req, res) => res.finished$('jwt-6'));
+    return { app, tokens, key };
   } else if (mode === 'dpop') {
     key = dpopKey();
     tokens = [accessToken(issuers['jwt-6'], 3600, { cnf: { jkt: key.jkt } })];
@@ -57,9 +70,11 @@ async function measure(mode, bundle) {
   const makeProofs = () => {
     if (key) proofs = Array.from({ length: OPS }, () => dpopProof(key, 'GET', 'http://bench/api', tokens[0]));
   };
+  // express-oauth2-jwt-bearer reads the scheme from the socket (req.protocol): give it one.
+  const socket = mode === 'jwtbearer-dpop' ? new Socket() : null;
   const once = (i) =>
     new Promise((resolve, reject) => {
-      const req = new IncomingMessage(null);
+      const req = new IncomingMessage(socket);
       const token = tokens[n++ % tokens.length];
       req.method = 'GET';
       req.url = '/api';

@@ -15,6 +15,7 @@
 //   BENCH_PROFILE=4,6       run these configurations' servers under --cpu-prof, print a summary
 //   BENCH_MEMORY_TOKENS=1000000  tokens for the memory check (0 skips it)
 //   BENCH_FLOOD_TOKENS=20000     distinct foreign tokens for configuration 7
+//   BENCH_DPOP_PROOFS=40000      DPoP proofs signed ahead of each load of (11)/(12) (more are signed on the fly)
 //   BENCH_LIB=/path/to/lib  benchmark a copy of lib/ (e.g. with a proposed change) instead
 //   BENCH_MOUNT=bearer      mount multiAuth as app.use(auth.routes, auth.bearer), not app.use(auth)
 import { execFileSync } from 'node:child_process';
@@ -53,6 +54,7 @@ const settings = {
   profile: envIds('BENCH_PROFILE', []),
   memoryTokens: envNumber('BENCH_MEMORY_TOKENS', 1_000_000),
   floodTokens: envNumber('BENCH_FLOOD_TOKENS', 20_000),
+  dpopProofs: envNumber('BENCH_DPOP_PROOFS', 40_000),
 };
 
 const accepted = (extra) => ({ status: 200, body: JSON.stringify({ ok: true, ...extra }) });
@@ -159,14 +161,18 @@ async function runConfiguration(config, context) {
     const url = `http://127.0.0.1:${port}/api`;
     const tokens = config.flood ? flood : config.dpop ? [dpop.token] : [token];
     const dpopKey = config.dpop ? dpop.key : undefined;
+    // Single-use proofs, signed before each load so the client's signing stays out of it.
+    const proofs = (count) => (dpopKey ? Array.from({ length: count }, () => dpopProof(dpopKey, 'GET', url, tokens[0])) : []);
     const check = await probe(url, tokens[0], config.expect, dpopKey);
     if (!check.ok) log(`configuration ${config.id}: first answer is wrong: ${check.answer}`);
     if (settings.warmupS > 0) {
-      await runLoad({ url, connections: settings.connections, durationS: settings.warmupS, tokens, expect: config.expect, dpopKey });
+      const warm = proofs(Math.ceil(settings.dpopProofs * settings.warmupS / Math.max(1, settings.durationS)));
+      await runLoad({ url, connections: settings.connections, durationS: settings.warmupS, tokens, expect: config.expect, dpopKey, proofs: warm });
     }
+    const measured = proofs(settings.dpopProofs);
     await app.call('mark');
     const clientMark = process.cpuUsage();
-    const result = await runLoad({ url, connections: settings.connections, durationS: settings.durationS, tokens, expect: config.expect, dpopKey });
+    const result = await runLoad({ url, connections: settings.connections, durationS: settings.durationS, tokens, expect: config.expect, dpopKey, proofs: measured });
     const client = process.cpuUsage(clientMark);
     const server = await app.call('stats');
     await app.stop();

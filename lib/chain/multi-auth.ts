@@ -222,7 +222,9 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       decision.reason = `token longer than ${maxTokenLength} characters`;
       return { error: new InvalidTokenError(REJECTED), decision };
     }
-    const result = await runChain(sources, token, req, timeoutMs, dpop !== undefined);
+    // Reasons are read through onDecision, or from the error auth.verify() rejects with.
+    const explain = onDecision !== undefined || req === undefined;
+    const result = await runChain(sources, token, req, timeoutMs, dpop !== undefined, explain);
     decision.attempts = result.attempts;
     for (const attempt of result.attempts) if (attempt.permanent) readiness.warnMisconfigured(attempt.source, attempt.reason ?? 'unknown cause');
     if (result.outcome !== 'accepted') {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { standardClaims } from '../core/claims';
 import { isExpired, toleranceOf } from '../core/clock';
-import { notMine } from '../core/types';
+import { notMine, whyNotMine } from '../core/types';
 import { redactToken } from '../core/redaction';
 import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -211,13 +211,18 @@ export async function runChain(
   timeoutMs: number,
   /** Whether the caller checks `cnf` itself (multiAuth's `dpop`): passed to each source. */
   senderConstrained = false,
+  /** Whether anyone will read the reasons: only then are "not mine" refusals explained. */
+  explain = false,
 ): Promise<ChainResult> {
   const attempts: Attempt[] = [];
   let failed = false;
   let asked = false;
   for (const source of sources) {
     if (source.verifier[notMine]?.(token)) {
-      attempts.push({ source: source.name, outcome: 'rejected', reason: NOT_RECOGNISED, durationMs: 0 });
+      const why = explain ? source.verifier[whyNotMine] : undefined;
+      // What a source says about the token's claims may quote them, and a claim can echo the token.
+      const reason = why ? redactToken(why.call(source.verifier, token), token.raw) : NOT_RECOGNISED;
+      attempts.push({ source: source.name, outcome: 'rejected', reason, durationMs: 0 });
       continue;
     }
     asked = true;

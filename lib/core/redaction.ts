@@ -5,6 +5,23 @@
  * logs, and a static API key is short enough that a third of it matters.
  */
 
+/**
+ * A value from a token or an answer, fit for a reason: JSON (so quotes and control characters are
+ * escaped) and at most `max` characters, since a claim can be as long as the token.
+ *
+ * @example
+ * shown('https://login.example.com/'); // '"https://login.example.com/"'
+ */
+export function shown(value: unknown, max = 120): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /** Shortest piece of a token that is scrubbed: long enough that fixed words rarely collide with a token by chance. */
 export const REDACT_MIN_LENGTH = 8;
 const REPLACEMENT = '[redacted]';

@@ -112,6 +112,14 @@ export interface DpopRouteContext {
 export const notMine: unique symbol = Symbol.for('express-multiauth.notMine');
 
 /**
+ * Optional companion of {@link notMine}: why the token is not this source's, in words that name
+ * what did not match (the token's `iss` and the issuers the source accepts). Called only when
+ * someone will read the reason (an `onDecision`, or `auth.verify`), so a flood of foreign tokens
+ * costs no string building.
+ */
+export const whyNotMine: unique symbol = Symbol.for('express-multiauth.whyNotMine');
+
+/**
  * A source of truth about tokens: the MCP SDK's `OAuthTokenVerifier` plus an optional name.
  *
  * Resolve the token's `AuthInfo` to accept it; resolve `null`/`undefined` or throw an error
@@ -121,6 +129,8 @@ export const notMine: unique symbol = Symbol.for('express-multiauth.notMine');
 export interface TokenVerifier {
   /** A synchronous "not this source's token" check (the `notMine` symbol); set by this package's own verifiers. */
   [notMine]?: (token: InspectedToken) => boolean;
+  /** Why `notMine` said so (the `whyNotMine` symbol); set by this package's own verifiers. */
+  [whyNotMine]?: (token: InspectedToken) => string;
   /**
    * Reported as `req.auth.source` and in `onDecision`; unique within one `multiAuth`. Unnamed,
    * the primary is called `primary` and a verifier `verifier-<index in verifiers>`.

@@ -15,7 +15,7 @@ import {
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
 } from './protected-resource-metadata';
-import { notMine } from '../core/types';
+import { notMine, whyNotMine } from '../core/types';
 import type { AuthServer, TokenVerifier } from '../core/types';
 
 /** Options of `remoteAuthServer()`. Give `issuer` or `authorizationServers`, and `resource`. */
@@ -153,6 +153,7 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
   if (typeof verifier.probe === 'function') server.probe = (context) => verifier.probe!(context);
   // Keep the wrapped verifier's synchronous "not mine", so the primary skips foreign tokens as cheaply.
   if (verifier[notMine]) server[notMine] = verifier[notMine];
+  if (verifier[whyNotMine]) server[whyNotMine] = verifier[whyNotMine];
   if (options.name !== undefined) server.name = options.name;
   if (requiredScopes !== undefined) server.requiredScopes = requiredScopes;
   return server;

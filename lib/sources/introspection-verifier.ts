@@ -5,6 +5,7 @@ import { remoteUrlProblem } from '../transport/issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { inspectionOf } from '../core/token-inspection';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
+import { shown } from '../core/redaction';
 import { randomBytes } from 'node:crypto';
 import type { MultiAuthInfo, ProbeContext, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -270,11 +271,15 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     if (typeof tokenType === 'string' && !dpopType && !BEARER_TOKEN_TYPES.has(tokenType.toLowerCase())) {
       return { accepted: false, reason: `token_type ${printable(tokenType)} is not a bearer access token` };
     }
-    if (issuer !== undefined && claims.iss !== issuer) return { accepted: false, reason: 'unexpected iss' };
+    if (issuer !== undefined && claims.iss !== issuer) {
+      return { accepted: false, reason: `the answer's "iss" is ${shown(claims.iss)}; this source accepts ${shown(issuer)}` };
+    }
     if (audience) {
       const aud = claims.aud;
       const auds = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-      if (!auds.some((a) => audience.includes(a as string))) return { accepted: false, reason: 'unexpected aud' };
+      if (!auds.some((a) => audience.includes(a as string))) {
+        return { accepted: false, reason: `the answer's "aud" is ${shown(aud)}; this source accepts ${audience.map((a) => shown(a)).join(', ')}` };
+      }
     }
     const verdict: Verdict = {
       accepted: true,

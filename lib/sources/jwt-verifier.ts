@@ -34,7 +34,8 @@ import {
 import { checkIssuerKeys, checkJwks } from '../transport/readiness';
 import { inspectionOf } from '../core/token-inspection';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
-import { notMine } from '../core/types';
+import { notMine, whyNotMine } from '../core/types';
+import { shown } from '../core/redaction';
 import type { InspectedToken, MultiAuthInfo, ProbeContext, TokenVerifier, VerifyContext } from '../core/types';
 
 /** The JWS algorithms this verifier knows. `none` is not one of them, and never will be. */
@@ -624,6 +625,15 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const iss = inspected.jwt?.payload.iss;
     return typeof iss !== 'string' || !issuerSet.has(iss);
   };
+  const accepted = (values: readonly string[]): string => values.map((value) => shown(value)).join(', ');
+  /** Why `foreign` said so, naming both issuers: a trailing slash on one side is the classic. */
+  const whyForeign = (inspected: InspectedToken): string => {
+    const jwt = inspected.jwt;
+    if (!jwt) return 'not a JWT';
+    const iss = jwt.payload.iss;
+    if (iss === undefined) return `the JWT has no "iss"; this source accepts ${accepted(issuers)}`;
+    return `the JWT's "iss" is ${shown(iss)}; this source accepts ${accepted(issuers)}`;
+  };
 
   /**
    * A token that cannot be accepted whatever its signature (meant for another audience, no
@@ -632,7 +642,9 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
    * Refuses only: jose checks all of it again on what it verifies.
    */
   const refuseBeforeKeys = (claims: Readonly<Record<string, unknown>>): void => {
-    if (matchingAudience(claims.aud) === undefined) throw new InvalidTokenError('JWT "aud" does not name this resource');
+    if (matchingAudience(claims.aud) === undefined) {
+      throw new InvalidTokenError(`JWT "aud" does not name this resource: it is ${shown(claims.aud)}; this source accepts ${accepted(audiences)}`);
+    }
     const exp = claims.exp;
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('JWT has no numeric "exp" claim');
     if (exp <= Math.floor(Date.now() / 1000) - clockTolerance) throw new InvalidTokenError('JWT has expired');
@@ -657,6 +669,9 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     try {
       verified = await jwtVerify(token, getKey, verifyOptions);
     } catch (error) {
+      if (error instanceof joseErrors.JOSEAlgNotAllowed) {
+        throw new InvalidTokenError(`JWT "alg" is ${shown(routed.header.alg)}; this source accepts ${algorithms.join(', ')}`);
+      }
       throw rejection(error);
     }
     const { payload: claims, protectedHeader: header } = verified;
@@ -699,5 +714,5 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return found.join('; ');
   }
 
-  return { name, verifyAccessToken, probe, clockToleranceSeconds: clockTolerance, [notMine]: foreign };
+  return { name, verifyAccessToken, probe, clockToleranceSeconds: clockTolerance, [notMine]: foreign, [whyNotMine]: whyForeign };
 }

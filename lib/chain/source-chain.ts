@@ -109,6 +109,8 @@ function toMultiAuthInfo(
 class AttemptContext implements VerifyContext {
   private controller: AbortController | undefined;
   private timedOut = false;
+  /** Notes the source left; created on the first one. */
+  notes: string[] | undefined;
 
   constructor(
     readonly token: InspectedToken,
@@ -127,6 +129,11 @@ class AttemptContext implements VerifyContext {
   abort(): void {
     this.timedOut = true;
     this.controller?.abort(new SourceTimeout());
+  }
+
+  note(text: string): void {
+    if (typeof text !== 'string') return;
+    (this.notes ??= []).push(redactToken(text, this.token.raw));
   }
 }
 
@@ -177,6 +184,7 @@ async function runOne(
   const attempt = (outcome: AttemptOutcome, reason?: string): Attempt => {
     const a: Attempt = { source: source.name, outcome, durationMs: performance.now() - started };
     if (reason !== undefined) a.reason = reason;
+    if (context.notes) a.notes = context.notes;
     return a;
   };
   try {

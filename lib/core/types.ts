@@ -93,6 +93,11 @@ export interface VerifyContext {
    * since nothing else would check its proof of possession.
    */
   senderConstrained?: boolean;
+  /**
+   * Adds an operator-facing note to this attempt (`Attempt.notes` in `onDecision`) about how the
+   * answer was reached, e.g. "shared store unavailable". Never put the token in it.
+   */
+  note?(text: string): void;
 }
 
 /** What a primary is told about DPoP when `multiAuth` has its `dpop` option, for its metadata. */
@@ -232,6 +237,11 @@ export interface Attempt {
   permanent?: true;
   /** How long the source took, in milliseconds (fractional). */
   durationMs: number;
+  /**
+   * What the source noted on the way without changing its answer (through `context.note`),
+   * e.g. that the shared store was unavailable and it asked its server instead.
+   */
+  notes?: string[];
 }
 
 /**
@@ -278,6 +288,11 @@ export interface Decision {
   tokenId?: string;
   /** Operator-facing detail: for refusals before any source ran, and for a guard's or policy's refusal. */
   reason?: string;
+  /**
+   * What happened on the way without changing the answer: e.g. the shared store failed and
+   * per-process state was used, or a rejection came from the shared store.
+   */
+  notes?: string[];
   /**
    * The guard or policy rule that refused the request, on decisions made after the bearer check:
    * e.g. `requireScopes(repo:admin)` or `mcpPolicy tools["delete_repo"].scopes`.

@@ -3,6 +3,7 @@ import { checkScopes } from '../core/claims';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { resolveDpopOptions, type DpopOptions, type ResolvedDpopOptions } from '../dpop/options';
 import type { CacheOptions } from './result-cache';
+import { toSharedStore, type KeyvLike, type SharedStore } from '../transport/shared-store';
 import type { NamedSource } from './source-chain';
 import type { Request } from 'express';
 import type { AuthServer, Decision, TokenVerifier } from '../core/types';
@@ -49,6 +50,14 @@ export interface MultiAuthOptions {
    * default: then every token with `cnf` is refused, since nothing would check its proof.
    */
   dpop?: boolean | DpopOptions;
+  /**
+   * A Keyv-compatible store shared by every replica (e.g. `new Keyv(new KeyvRedis(url))`), or
+   * `sharedStore(keyv, { timeoutMs })`. A rejection one replica learnt from a source is then
+   * refused by the others without asking (for `cache.negativeTtlMs`). A store that fails or
+   * hangs costs at most its `timeoutMs` (100 ms) once, then is left alone for `retryAfterMs`:
+   * answers fall back to per-process state, with a note in `onDecision` and a process warning.
+   */
+  store?: KeyvLike | SharedStore;
 }
 
 /** `multiAuth`'s options, checked and with defaults applied. */
@@ -63,12 +72,13 @@ export interface ResolvedConfig {
   maxTokenLength: number;
   onDecision: ((decision: Decision, req: Request | undefined) => void) | undefined;
   dpop: ResolvedDpopOptions | undefined;
+  store: SharedStore | undefined;
 }
 
 /** Every option `multiAuth` takes: add a new option's name here, or it is refused as a typo. */
 export const MULTI_AUTH_OPTIONS: readonly string[] = [
   'primary', 'verifiers', 'requiredScopes', 'resourceMetadataUrl', 'authRequired',
-  'timeoutMs', 'cache', 'maxTokenLength', 'onDecision', 'dpop',
+  'timeoutMs', 'cache', 'maxTokenLength', 'onDecision', 'dpop', 'store',
 ];
 const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeMax', 'negativeTtlMs'];
 const MAX_TIMER_MS = 2_147_483_647;
@@ -201,5 +211,6 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     maxTokenLength: options.maxTokenLength === undefined ? 8_192 : Math.floor(checkPositiveNumber(options.maxTokenLength, 'maxTokenLength')),
     onDecision: options.onDecision as ResolvedConfig['onDecision'],
     dpop: resolveDpopOptions(options.dpop, sources.map((s) => s.name)),
+    store: toSharedStore(options.store, 'multiAuth'),
   };
 }

@@ -28,6 +28,7 @@ import { getAuth, setAuth, setChallengeContext, type RequestContext } from '../h
 import { assertB64Token, isB64Token, takeBearerCredentials } from '../http/token-extraction';
 import { inspectToken } from '../core/token-inspection';
 import { redactToken } from '../core/redaction';
+import { notMine } from '../core/types';
 import type { Decision, InspectedToken, LaterRefusal, MultiAuthInfo, ReadyReport } from '../core/types';
 
 /** The Express router `multiAuth()` returns, with its parts. */
@@ -215,12 +216,35 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     return conclude(cached, decision, proofJkt);
   };
 
+  // Rejections are shared only where they are remembered at all: the shared store is a second
+  // level under the per-process cache, with the same lifetime.
+  const sharing = config.store && cache?.remembersRejections ? { store: config.store, cache } : undefined;
+  const isOne = (data: unknown): 1 | undefined => (data === 1 ? 1 : undefined);
+
+  /** Whether some source would look at the token rather than refuse it on sight. */
+  const anyoneAsked = (token: InspectedToken): boolean => sources.some((s) => !s.verifier[notMine]?.(token));
+
   /** Decides a token the cache does not know, by the chain; the same for HTTP and `verify()`. */
   const fromChain = async (token: InspectedToken, req: IncomingMessage | undefined, now: number, proofJkt?: string): Promise<Answer> => {
     const decision = newDecision(token);
     if (token.raw.length > maxTokenLength) {
       decision.reason = `token longer than ${maxTokenLength} characters`;
       return { error: new InvalidTokenError(REJECTED), decision };
+    }
+    const note = (text: string): void => {
+      (decision.notes ??= []).push(text);
+    };
+    // A token every source refuses on sight is never remembered, here or in the store, so
+    // there is nothing to look up.
+    const shared = sharing && anyoneAsked(token) ? sharing : undefined;
+    if (shared) {
+      const hit = await shared.store.get('rejected', token.digestKey, isOne, note);
+      if (hit) {
+        shared.cache.setRejected(token, hit.until - Date.now());
+        decision.cached = true;
+        decision.reason = 'rejected recently (shared store)';
+        return { error: new InvalidTokenError(REJECTED), decision };
+      }
     }
     // Reasons are read through onDecision, or from the error auth.verify() rejects with.
     const explain = onDecision !== undefined || req === undefined;
@@ -236,7 +260,11 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       // Remembered only when some source was asked: a token every source refused on its
       // synchronous "not mine" check costs as little to refuse again, and a flood of such
       // tokens must not push out the rejections worth remembering.
-      if (result.asked && !result.attempts.some((a) => uncacheable.has(a.source))) cache?.setRejected(token);
+      if (result.asked && !result.attempts.some((a) => uncacheable.has(a.source))) {
+        cache?.setRejected(token);
+        // Awaited (within the store's time limit) so that a replica asked next already finds it.
+        if (shared) await shared.store.set('rejected', token.digestKey, 1, Date.now() + shared.cache.negativeTtlMs, note);
+      }
       return { error: new InvalidTokenError(REJECTED), decision };
     }
     if (!uncacheable.has(result.info.source)) cache?.setAccepted(token, result.info, now, result.toleranceSeconds);

@@ -75,13 +75,15 @@ export class ResultCache {
   private readonly accepted: LRUCache<string, Entry>;
   private readonly rejected: LRUCache<string, true> | undefined;
   private readonly ttlMs: number;
+  /** How long a rejection is remembered, in ms. */
+  readonly negativeTtlMs: number;
 
   constructor(options: CacheOptions = {}) {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.accepted = new LRUCache({ max: options.max ?? 10_000, ttl: this.ttlMs });
     const negativeMax = options.negativeMax ?? 10_000;
-    this.rejected =
-      negativeMax > 0 ? new LRUCache({ max: negativeMax, ttl: options.negativeTtlMs ?? 5_000 }) : undefined;
+    this.negativeTtlMs = options.negativeTtlMs ?? 5_000;
+    this.rejected = negativeMax > 0 ? new LRUCache({ max: negativeMax, ttl: this.negativeTtlMs }) : undefined;
   }
 
   private static key(token: InspectedToken): string {
@@ -114,8 +116,16 @@ export class ResultCache {
     this.accepted.set(ResultCache.key(token), entryOf(rest, expiredFrom), { ttl });
   }
 
-  setRejected(token: InspectedToken): void {
-    this.rejected?.set(ResultCache.key(token), true);
+  /** Remembers a rejection for `negativeTtlMs`, or for `ttlMs` when shorter (one learnt from the shared store). */
+  setRejected(token: InspectedToken, ttlMs = this.negativeTtlMs): void {
+    const ttl = Math.floor(Math.min(ttlMs, this.negativeTtlMs));
+    // lru-cache reads a ttl of 0 as "forever".
+    if (ttl >= 1) this.rejected?.set(ResultCache.key(token), true, { ttl });
+  }
+
+  /** Whether rejections are remembered at all (`negativeMax` above 0). */
+  get remembersRejections(): boolean {
+    return this.rejected !== undefined;
   }
 
   /** Entries held, accepted and rejected. */

@@ -7,6 +7,7 @@ import { inspectionOf } from '../core/token-inspection';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { shown } from '../core/redaction';
 import { randomBytes } from 'node:crypto';
+import { toSharedStore, type KeyvLike, type SharedStore, type StoreNote } from '../transport/shared-store';
 import type { MultiAuthInfo, ProbeContext, TokenVerifier, VerifyContext } from '../core/types';
 
 /** Result cache of an {@link introspectionVerifier}. */
@@ -59,6 +60,15 @@ export interface IntrospectionVerifierOptions {
   cache?: false | IntrospectionCacheOptions;
   /** Response member holding the scopes (space-separated string or array); default `'scope'`. */
   scopeClaim?: string;
+  /**
+   * A Keyv-compatible store shared by every replica (e.g. `new Keyv(new KeyvRedis(url))`), or
+   * `sharedStore(keyv, options)`: a second level under the per-process cache, so each token is
+   * introspected once across all replicas per `cache.ttlMs`. It holds the endpoint's answers
+   * (never the token), keyed by a SHA-256 digest, for no longer than the per-process cache would,
+   * and each replica judges them by its own `issuer`/`audience`. A failing or slow store costs
+   * at most its `timeoutMs`, then the endpoint is asked as without one. Needs the cache.
+   */
+  store?: KeyvLike | SharedStore;
 }
 
 /** What {@link introspectionVerifier} returns: it resolves only acceptances and throws the rest. */
@@ -75,7 +85,7 @@ export interface IntrospectionVerifier extends TokenVerifier {
 /** Largest introspection response read; real ones are a few hundred bytes. */
 /** Every option `introspectionVerifier` takes: add a new option's name here, or it is refused as a typo. */
 const INTROSPECTION_OPTIONS: readonly string[] = [
-  'name', 'endpoint', 'allowHttp', 'clientId', 'clientSecret', 'authMethod', 'audience', 'issuer', 'timeoutMs', 'cache', 'scopeClaim',
+  'name', 'endpoint', 'allowHttp', 'clientId', 'clientSecret', 'authMethod', 'audience', 'issuer', 'timeoutMs', 'cache', 'scopeClaim', 'store',
 ];
 const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeTtlMs'];
 const MAX_RESPONSE_BYTES = 256 * 1024;
@@ -101,7 +111,12 @@ type Verdict =
       /** Sender-constrained (`cnf`, or `token_type` DPoP): good only where the caller checks the proof. */
       bound?: true;
     }
-  | { accepted: false; reason: string };
+  | {
+      accepted: false;
+      reason: string;
+      /** Refused by this verifier's own rules (iss, aud, ...), not by the endpoint: not shared, since replicas may differ. */
+      local?: true;
+    };
 
 interface Flight {
   promise: Promise<Verdict>;
@@ -304,7 +319,9 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
       if (!isObject(body)) throw unavailable('200 answer is not a JSON object');
       if (body.active === false) return { accepted: false, reason: 'the token is not active' };
       if (body.active !== true) throw unavailable('200 answer has no boolean "active"');
-      return judgeActive(body);
+      const verdict = judgeActive(body);
+      if (!verdict.accepted) verdict.local = true;
+      return verdict;
     }
     if (status === 401 || status === 403) {
       throw unavailable(`the endpoint refused our client credentials (${status}); check clientId, clientSecret and authMethod`, undefined, true);
@@ -344,28 +361,71 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     return judge(response);
   }
 
-  function remember(key: string, verdict: Verdict): void {
-    if (verdict.accepted) {
-      if (!accepted) return;
-      const untilExp = verdict.expiresAt === undefined ? Infinity : verdict.expiresAt * 1000 - Date.now();
-      const ttl = Math.floor(Math.min(ttlMs, untilExp));
-      // lru-cache reads a ttl of 0 as "forever": a token about to expire is not cached at all.
-      if (ttl >= 1) accepted.set(key, verdict, { ttl });
-    } else if (refused) {
-      refused.set(key, verdict, { ttl: negativeTtlMs });
+  /** How long `verdict` may be reused from now, in ms (never past `exp`, nor past `untilMs` when given). */
+  function lifetimeOf(verdict: Verdict, untilMs = Infinity): number {
+    const now = Date.now();
+    if (!verdict.accepted) return Math.floor(Math.min(negativeTtlMs, untilMs - now));
+    const untilExp = verdict.expiresAt === undefined ? Infinity : verdict.expiresAt * 1000 - now;
+    return Math.floor(Math.min(ttlMs, untilExp, untilMs - now));
+  }
+
+  function remember(key: string, verdict: Verdict, untilMs?: number): void {
+    const ttl = lifetimeOf(verdict, untilMs);
+    // lru-cache reads a ttl of 0 as "forever": a token about to expire is not cached at all.
+    if (ttl < 1) return;
+    if (verdict.accepted) accepted?.set(key, verdict, { ttl });
+    else refused?.set(key, verdict, { ttl });
+  }
+
+  // The shared store holds what the endpoint said (the response of an active token, or why it
+  // refused), never the token; each replica judges an active response by its own rules.
+  const store = toSharedStore(options.store, 'introspectionVerifier');
+  if (store && !cacheOptions) fail('store is a second level under the cache: it needs the cache (remove cache: false)');
+  // One endpoint's answers are not another's: the key covers who asked whom.
+  const storeScope = `${endpoint.href}\0${clientId}\0`;
+
+  function fromShared(data: unknown): Verdict | undefined {
+    if (!isObject(data)) return undefined;
+    if (data.active === true && isObject(data.claims) && data.claims.active === true) {
+      const verdict = judgeActive(data.claims);
+      if (!verdict.accepted) verdict.local = true;
+      return verdict;
     }
+    if (data.active === false && typeof data.reason === 'string') return { accepted: false, reason: printable(data.reason) };
+    return undefined;
+  }
+
+  async function share(sharedStore: SharedStore, key: string, verdict: Verdict, note: StoreNote | undefined): Promise<void> {
+    if (!verdict.accepted && verdict.local) return;
+    const ttl = lifetimeOf(verdict);
+    if (ttl < 1) return;
+    const data = verdict.accepted ? { active: true, claims: verdict.claims } : { active: false, reason: verdict.reason };
+    // Awaited (within the store's time limit) so that a replica asked next already finds it.
+    await sharedStore.set('introspection', storeScope + key, data, Date.now() + ttl, note);
+  }
+
+  /** The store's answer when it has one, else the endpoint's, which is then shared. */
+  async function decide(key: string, token: string, signal: AbortSignal, note: StoreNote | undefined): Promise<Verdict> {
+    if (store) {
+      const hit = await store.get('introspection', storeScope + key, fromShared, note);
+      if (hit) {
+        note?.('introspection answer from the shared store');
+        remember(key, hit.data, hit.until);
+        return hit.data;
+      }
+    }
+    const verdict = await introspect(token, signal);
+    remember(key, verdict);
+    if (store) await share(store, key, verdict, note);
+    return verdict;
   }
 
   const inflight = new Map<string, Flight>();
 
-  function start(key: string, token: string): Flight {
+  function start(key: string, token: string, note: StoreNote | undefined): Flight {
     const controller = new AbortController();
     const flight: Flight = { controller, waiters: 0, settled: false, promise: undefined as unknown as Promise<Verdict> };
-    flight.promise = introspect(token, controller.signal)
-      .then((verdict) => {
-        remember(key, verdict);
-        return verdict;
-      })
+    flight.promise = decide(key, token, controller.signal, note)
       .finally(() => {
         flight.settled = true;
         if (inflight.get(key) === flight) inflight.delete(key);
@@ -435,7 +495,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
       }
       const key = inspected.digestKey;
       const verdict =
-        accepted?.get(key) ?? refused?.get(key) ?? (await wait(key, inflight.get(key) ?? start(key, token), context?.signal));
+        accepted?.get(key) ?? refused?.get(key) ?? (await wait(key, inflight.get(key) ?? start(key, token, context?.note?.bind(context)), context?.signal));
       if (!verdict.accepted) throw new InvalidTokenError(`introspection: ${verdict.reason}`);
       // A sender-constrained token (DPoP, mTLS) must not pass as bearer: only a caller that checks
       // its proof against `cnf` (multiAuth's `dpop` option) may have it.

@@ -136,6 +136,11 @@ function checkCache(value: unknown): false | CacheOptions {
   return value as CacheOptions;
 }
 
+/** DPoP's replay memory is shared through multiAuth's `store` unless `dpop.store` names another. */
+function withReplayStore(dpop: ResolvedDpopOptions | undefined, store: SharedStore | undefined): ResolvedDpopOptions | undefined {
+  return dpop && dpop.store === undefined && store ? { ...dpop, store } : dpop;
+}
+
 /**
  * Validates `multiAuth`'s options once, up front, with messages that say what to fix, and
  * applies the defaults: a mistake here should stop the server from starting, not surface
@@ -199,6 +204,7 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
 
   if (options.authRequired !== undefined && typeof options.authRequired !== 'boolean') fail('authRequired must be true or false');
   if (options.onDecision !== undefined && typeof options.onDecision !== 'function') fail('onDecision must be a function');
+  const store = toSharedStore(options.store, 'multiAuth');
 
   return {
     primary,
@@ -210,7 +216,7 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     cache: checkCache(options.cache),
     maxTokenLength: options.maxTokenLength === undefined ? 8_192 : Math.floor(checkPositiveNumber(options.maxTokenLength, 'maxTokenLength')),
     onDecision: options.onDecision as ResolvedConfig['onDecision'],
-    dpop: resolveDpopOptions(options.dpop, sources.map((s) => s.name)),
-    store: toSharedStore(options.store, 'multiAuth'),
+    dpop: withReplayStore(resolveDpopOptions(options.dpop, sources.map((s) => s.name)), store),
+    store,
   };
 }

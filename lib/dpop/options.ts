@@ -44,7 +44,7 @@ export interface DpopOptions {
   /**
    * A Keyv-compatible store (`get`, `set`, `delete`; e.g. `new Keyv(new KeyvRedis(url))`) or a
    * `sharedStore(...)`, shared by replicas, so a proof replayed at another replica is refused
-   * too. Keys are SHA-256 digests. When it fails, the per-process memory still refuses replays
+   * too; default: `multiAuth`'s own `store`. Keys are SHA-256 digests. When it fails, the per-process memory still refuses replays
    * seen here, and a warning is emitted.
    */
   store?: KeyvLike | SharedStore;

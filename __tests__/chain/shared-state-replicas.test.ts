@@ -1,11 +1,15 @@
 // Three replicas of one resource server (three processes) behind an imaginary load balancer,
 // sharing one real Redis and one real introspection endpoint (oidc-provider): what one replica
 // learnt, the others use; and Redis dying mid-run costs no request its right answer.
+import { makeProof, proofKey } from '../support/dpop';
 import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
 import { startRedis, type RedisServer } from '../support/redis';
 import { startReplica, type Replica } from '../support/replicas';
 
 jest.setTimeout(120_000);
+
+/** The one origin clients see in front of the replicas (DPoP proofs name it in `htu`). */
+const PUBLIC_ORIGIN = 'http://mcp.example.test';
 
 let issuer: Issuer;
 let redis: RedisServer;
@@ -19,6 +23,7 @@ beforeAll(async () => {
     // Generous on a loaded CI machine: a timed-out store call would mean one more introspection.
     storeTimeoutMs: 2_000,
     retryAfterMs: 200,
+    dpopOrigin: PUBLIC_ORIGIN,
   };
   replicas = await Promise.all([startReplica(options), startReplica(options), startReplica(options)]);
 });
@@ -34,9 +39,14 @@ beforeEach(async () => {
   await issuer.resetRequests();
 });
 
-async function call(replica: Replica, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${replica.origin}/echo`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+async function call(
+  replica: Replica,
+  token: string,
+  dpopProof?: string,
+): Promise<{ status: number; body: Record<string, unknown>; challenge: string | null }> {
+  const headers: Record<string, string> = dpopProof ? { authorization: `DPoP ${token}`, dpop: dpopProof } : { authorization: `Bearer ${token}` };
+  const res = await fetch(`${replica.origin}/echo`, { headers });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, challenge: res.headers.get('www-authenticate') };
 }
 
 const introspections = () => issuer.requestCount(issuer.introspectionEndpoint);
@@ -47,7 +57,7 @@ describe('replicas sharing one Redis', () => {
     await issuer.resetRequests();
     for (const token of tokens) {
       for (const replica of replicas) {
-        expect(await call(replica, token)).toEqual({ status: 200, body: { source: 'corp-as', clientId: issuer.m2mClient.clientId } });
+        expect(await call(replica, token)).toMatchObject({ status: 200, body: { source: 'corp-as', clientId: issuer.m2mClient.clientId } });
       }
     }
     expect(await introspections()).toBe(tokens.length);
@@ -68,6 +78,22 @@ describe('replicas sharing one Redis', () => {
     expect(await introspections()).toBe(1);
     const { decisions } = await replicas[2].takeDecisions();
     expect(decisions).toEqual([expect.objectContaining({ outcome: 'rejected', cached: true, reason: 'rejected recently (shared store)', attempts: [] })]);
+  });
+
+  it('refuse a DPoP proof replayed to another replica', async () => {
+    const key = await proofKey('ES256');
+    const tokenProof = await makeProof(key, { htm: 'POST', htu: issuer.tokenEndpoint, ath: null });
+    const response = await issuer.tokenResponse({ resource: issuer.opaqueResource, scope: 'mcp:read', dpop: tokenProof });
+    expect(response.token_type).toBe('DPoP');
+    const token = response.access_token;
+    const proof = await makeProof(key, { htm: 'GET', htu: `${PUBLIC_ORIGIN}/echo`, token });
+    expect(await call(replicas[0], token, proof)).toMatchObject({ status: 200, body: { source: 'corp-as', dpop: { jkt: key.jkt } } });
+    const replayed = await call(replicas[1], token, proof);
+    expect(replayed.status).toBe(401);
+    expect(replayed.challenge).toContain('error="invalid_dpop_proof"');
+    // A fresh proof from the same key passes at that replica: what it refused was the replay.
+    const fresh = await makeProof(key, { htm: 'GET', htu: `${PUBLIC_ORIGIN}/echo`, token });
+    expect((await call(replicas[1], token, fresh)).status).toBe(200);
   });
 
   it('lose no request when Redis dies mid-run, and share again once it is back', async () => {

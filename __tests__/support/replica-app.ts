@@ -5,7 +5,7 @@
  * `REPLICA_CONFIG` environment variable; prints `{"ready":true,"port":N}` once it listens on
  * 127.0.0.1. Exits when its stdin closes.
  *
- * Routes: `GET /echo` (behind the bearer check) answers `{ source, clientId }`;
+ * Routes: `GET /echo` (behind the bearer check) answers `{ source, clientId, dpop? }`;
  * `GET /_control/decisions` (before it) answers and clears the decisions `onDecision` saw.
  */
 import express from 'express';
@@ -26,6 +26,8 @@ interface ReplicaConfig {
   };
   storeTimeoutMs: number;
   retryAfterMs: number;
+  /** The public origin DPoP proofs name in `htu`: the same for every replica, as behind a load balancer. */
+  dpopOrigin: string;
 }
 
 const config = JSON.parse(process.env.REPLICA_CONFIG ?? '{}') as ReplicaConfig;
@@ -44,6 +46,7 @@ process.on('warning', (warning) => {
 const auth = multiAuth({
   verifiers: [introspectionVerifier({ ...config.introspection, store })],
   store,
+  dpop: { url: config.dpopOrigin },
   onDecision: (decision) => decisions.push(decision),
 });
 
@@ -54,7 +57,7 @@ app.get('/_control/decisions', (_req, res) => {
 app.use(auth);
 app.get('/echo', (req, res) => {
   const info = getAuth(req);
-  res.json({ source: info?.source, clientId: info?.clientId });
+  res.json({ source: info?.source, clientId: info?.clientId, ...(info?.dpop ? { dpop: info.dpop } : {}) });
 });
 
 const server = app.listen(0, '127.0.0.1', () => {

@@ -19,6 +19,7 @@ export interface ReplicaOptions {
   introspection: { name: string; endpoint: string; clientId: string; clientSecret: string; issuer: string; audience: string };
   storeTimeoutMs: number;
   retryAfterMs: number;
+  dpopOrigin: string;
 }
 
 export interface Replica {

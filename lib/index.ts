@@ -24,7 +24,7 @@ export {
   type ClassifyError,
   type ShadowRequest,
 } from './sources/middleware-verifier';
-export { sharedStore, type SharedStore, type SharedStoreOptions, type KeyvLike } from './transport/shared-store';
+export { sharedStore, SharedStore, type SharedStoreOptions, type KeyvLike } from './transport/shared-store';
 export { discoverAuthorizationServer, type AuthorizationServerMetadata, type DiscoveryOptions } from './transport/issuer-discovery';
 
 // Primaries

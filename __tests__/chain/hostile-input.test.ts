@@ -13,6 +13,7 @@ import { inspectToken } from '../../lib/core/token-inspection';
 import type { TokenVerifier } from '../../lib/core/types';
 import { introspectionVerifier } from '../../lib/sources/introspection-verifier';
 import { jwtVerifier } from '../../lib/sources/jwt-verifier';
+import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
 import { middlewareVerifier, type AuthMiddleware } from '../../lib/sources/middleware-verifier';
 import { staticTokenVerifier } from '../../lib/sources/static-token-verifier';
 import { appWith } from '../support/app';
@@ -62,6 +63,9 @@ function signedWithClaim(claimJson: string): Promise<string> {
 const deepArray = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
 const deepObject = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
 
+/** A primary with its default verifier (jwtVerifier through discovery): refused before any fetch. */
+const primary = () => remoteAuthServer({ name: 'primary', issuer: ISSUER, resource: AUDIENCE });
+
 function sources(): TokenVerifier[] {
   return [
     jwtVerifier({ name: 'jwt', issuer: ISSUER, audience: AUDIENCE, publicKey: publicJwk }),
@@ -95,8 +99,8 @@ describe.each(hostile)('a correctly signed token carrying %s', (_what, make) => 
     token = await make();
   });
 
-  it("is refused by every source's verifyAccessToken, with or without the chain's context", async () => {
-    for (const source of sources()) {
+  it("is refused by every source's verifyAccessToken (the primary's too), with or without the chain's context", async () => {
+    for (const source of [primary(), ...sources()]) {
       for (const withContext of [true, false]) {
         expect([source.name, withContext, await sourceOutcome(source, token, withContext)]).toEqual([source.name, withContext, 'refused']);
       }
@@ -104,12 +108,12 @@ describe.each(hostile)('a correctly signed token carrying %s', (_what, make) => 
   });
 
   it('is refused by auth.verify() with a 401 rejection', async () => {
-    const auth = multiAuth({ verifiers: sources(), maxTokenLength: 4_000_000 });
+    const auth = multiAuth({ primary: primary(), verifiers: sources(), maxTokenLength: 4_000_000 });
     await expect(auth.verify(token)).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
   });
 
   it('is answered 401 by the bearer middleware', async () => {
-    const app = appWith(multiAuth({ verifiers: sources(), maxTokenLength: 4_000_000 }));
+    const app = appWith(multiAuth({ primary: primary(), verifiers: sources(), maxTokenLength: 4_000_000 }));
     // Through supertest's in-process server, whose header limit is raised for the big one.
     const server = http.createServer({ maxHeaderSize: 8_000_000 }, app);
     const res = await request(server).get('/echo').set('Authorization', `Bearer ${token}`);

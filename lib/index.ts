@@ -4,6 +4,7 @@
 export { multiAuth, type MultiAuth } from './chain/multi-auth';
 export type { MultiAuthOptions } from './chain/config';
 export type { CacheOptions } from './chain/result-cache';
+export { DECISION_CHANNEL, VERIFY_CHANNEL, type DecisionMessage, type VerifyTraceContext } from './chain/tracing';
 export type { DpopOptions, DpopAlgorithm } from './dpop/options';
 
 // Sources

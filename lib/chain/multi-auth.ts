@@ -24,6 +24,7 @@ import { requestUrl, takeDpopToken, takeProof } from '../dpop/request';
 import { ResultCache } from './result-cache';
 import { runChain } from './source-chain';
 import { Readiness } from './readiness';
+import { decisionChannel, observed, traceVerification, type DecisionMessage } from './tracing';
 import { getAuth, setAuth, setChallengeContext, type RequestContext } from '../http/request-auth';
 import { assertB64Token, isB64Token, takeBearerCredentials } from '../http/token-extraction';
 import { inspectToken } from '../core/token-inspection';
@@ -125,6 +126,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
 
   /** `token`, when known, is scrubbed from the warning an observer's error becomes. */
   const report = (decision: Decision, req: IncomingMessage | undefined, token?: string): void => {
+    if (decisionChannel.hasSubscribers) decisionChannel.publish({ decision, req } satisfies DecisionMessage);
     if (!onDecision) return;
     try {
       onDecision(decision, req as Request | undefined);
@@ -137,6 +139,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
 
   /** A guard's or mcpPolicy's refusal of a request this router let through, as a decision. */
   const reportLater = (req: IncomingMessage, refusal: LaterRefusal): void => {
+    if (!onDecision && !decisionChannel.hasSubscribers) return;
     const info = getAuth(req);
     const decision: Decision = { outcome: refusal.outcome, status: refusal.status, attempts: [], cached: false, rule: refusal.rule };
     if (refusal.reason !== undefined) decision.reason = refusal.reason;
@@ -157,7 +160,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     resourceMetadataUrl: config.resourceMetadataUrl,
     scopes: requiredScopes,
     ...(dpop ? { dpop: Object.freeze({ algorithms: dpop.algorithms, errorsOnDpop: dpopOnly, only: dpopOnly }) } : {}),
-    ...(onDecision ? { report: reportLater } : {}),
+    report: reportLater,
   });
   const dpopChallenge: RequestContext = dpop
     ? Object.freeze({ ...challenge, dpop: Object.freeze({ algorithms: dpop.algorithms, errorsOnDpop: true, only: dpopOnly }) })
@@ -172,7 +175,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
 
   const newDecision = (token: InspectedToken): Decision => {
     const decision: Decision = { outcome: 'rejected', status: 401, attempts: [], cached: false };
-    if (onDecision) decision.tokenId = tokenId(token);
+    if (onDecision || observed()) decision.tokenId = tokenId(token);
     return decision;
   };
 
@@ -247,7 +250,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       }
     }
     // Reasons are read through onDecision, or from the error auth.verify() rejects with.
-    const explain = onDecision !== undefined || req === undefined;
+    const explain = onDecision !== undefined || req === undefined || observed();
     const result = await runChain(sources, token, req, timeoutMs, dpop !== undefined, explain);
     decision.attempts = result.attempts;
     for (const attempt of result.attempts) if (attempt.permanent) readiness.warnMisconfigured(attempt.source, attempt.reason ?? 'unknown cause');
@@ -316,7 +319,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       } catch (error) {
         return proofRefused(token, error);
       }
-      const answer = fromCache(token, now, proof.jkt) ?? (await fromChain(token, req, now, proof.jkt));
+      const answer = fromCache(token, now, proof.jkt) ?? (await traceVerification(req, () => tokenId(token), () => fromChain(token, req, now, proof.jkt)));
       if (!answer.info) return answer;
       if (!(await verifier.claim(proof, now))) {
         return proofRefused(token, new DpopProofError('invalid_dpop_proof', 'this key already used this jti (a replayed proof)'), answer.decision);
@@ -378,7 +381,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
       refuseRequest(req, res, error as InvalidRequestError);
       return;
     }
-    fromChain(token, req, now).then(finish, next);
+    traceVerification(req, () => tokenId(token), () => fromChain(token, req, now)).then(finish, next);
   };
 
   const readiness = new Readiness(sources);
@@ -402,7 +405,7 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     }
     const token = inspectToken(raw);
     const now = Date.now();
-    const { info, error, decision } = fromCache(token, now) ?? (await fromChain(token, undefined, now));
+    const { info, error, decision } = fromCache(token, now) ?? (await traceVerification(undefined, () => tokenId(token), () => fromChain(token, undefined, now)));
     report(decision, undefined, raw);
     if (error) {
       error.decision = decision;

@@ -64,6 +64,21 @@ describe('npm start (examples/server.ts)', () => {
     expect((await res.json()).result.structuredContent.source).toBe('machines');
   });
 
+  it('asks every source at start-up (auth.ready()) and prints what it found', () => {
+    expect(output).toMatch(/\[ready\] machines: ok \(JWKS http:\/\/127\.0\.0\.1:\d+\/machine-issuer\/jwks\.json: 1 key\)/);
+    expect(output).toContain('[ready] ci: ok (1 static key; nothing remote to check)');
+    expect(output).toContain('[ready] oauth: unchecked');
+  });
+
+  it('logs one line per decision, with the request and each source\'s reason', async () => {
+    const { url } = printedCall('# machine JWT from the second issuer');
+    const forged = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"iss":"https://elsewhere.example"}').toString('base64url')}.c2ln`;
+    expect((await fetch(url, { headers: { Authorization: `Bearer ${forged}` } })).status).toBe(401);
+    const line = /\[auth\] rejected 401 GET \/whoami: .*/;
+    for (let i = 0; i < 100 && !line.test(output); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(line.exec(output)?.[0]).toMatch(/machines: rejected \(the JWT's "iss" is "https:\/\/elsewhere\.example"; this source accepts "http:\/\/127\.0\.0\.1:\d+\/machine-issuer"\)/);
+  });
+
   it('prints the unauthenticated call, which gets the 401 challenge naming the served metadata', async () => {
     const url = /curl -si (\S+)/.exec(output)?.[1];
     const res = await fetch(url!);

@@ -27,7 +27,8 @@ import {
   remoteAuthServer,
   staticTokenVerifier,
   type AuthServer,
-  type Decision,
+  type MultiAuthOptions,
+  type ReadyReport,
   type DpopOptions,
 } from '../lib/index';
 import { createMcpApp } from './mcp-app';
@@ -38,6 +39,8 @@ export interface ExampleServer {
   resource: string;
   /** One working token per non-interactive source. */
   tokens: { ci: string; machines: string };
+  /** What `auth.ready()` found at start-up, one entry per source. */
+  ready: ReadyReport;
   /** Mints another machine JWT (e.g. with other scopes). */
   mintMachineToken(scopes: string[], lifetimeSeconds?: number): Promise<string>;
   close(): Promise<void>;
@@ -54,7 +57,7 @@ function dpopFromEnv(env: NodeJS.ProcessEnv): DpopOptions | undefined {
 
 /** Starts the example on `host:port` (port 0 picks a free one). */
 export async function startExample(
-  options: { host?: string; port?: number; onDecision?: (d: Decision) => void; env?: NodeJS.ProcessEnv } = {},
+  options: { host?: string; port?: number; onDecision?: MultiAuthOptions['onDecision']; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ExampleServer> {
   const env = options.env ?? process.env;
   const host = options.host ?? '127.0.0.1';
@@ -115,12 +118,22 @@ export async function startExample(
   app.use(outer);
   app.use(createMcpApp(auth));
   server.on('request', app);
+  // Every remote source asked once: a wrong OAUTH_ISSUER stops the example here, with the reason,
+  // instead of answering 503 to every request. Rejects with MultiAuthNotReadyError.
+  let ready: ReadyReport;
+  try {
+    ready = await auth.ready();
+  } catch (error) {
+    server.close();
+    throw error;
+  }
 
   return {
     server,
     baseUrl,
     resource,
     tokens: { ci: ciKey, machines: await mintMachineToken(['mcp:read']) },
+    ready,
     mintMachineToken,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();

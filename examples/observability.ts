@@ -32,6 +32,22 @@ export function logDecisions(logger: Logger): (decision: Decision, req: Incoming
   };
 }
 
+/**
+ * One line for a terminal, as the example server prints it: outcome, status, the request, the
+ * source, and each source's reason (`[auth] rejected 401 GET /whoami: machines: rejected (...)`).
+ */
+export function decisionLine(decision: Decision, req: IncomingMessage | undefined): string {
+  const where = req ? ` ${req.method} ${(req as { originalUrl?: string }).originalUrl ?? req.url}` : ' verify()';
+  const who = decision.source ? ` via ${decision.source}` : '';
+  const detail = [
+    decision.cached ? 'cached' : undefined,
+    decision.rule ? `rule ${decision.rule}` : undefined,
+    decision.reason,
+    ...decision.attempts.filter((a) => a.outcome !== 'accepted').map((a) => `${a.source}: ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`),
+  ].filter(Boolean);
+  return `[auth] ${decision.outcome} ${decision.status}${where}${who}${detail.length > 0 ? `: ${detail.join('; ')}` : ''}`;
+}
+
 /** What the package puts on the `express-multiauth:verify` tracing channel's context. */
 interface VerifyContext {
   tokenId: string;

@@ -4,14 +4,17 @@
  * commands to try them.
  */
 import { startExample } from './embedded-default';
+import { decisionLine } from './observability';
 
 async function main(): Promise<void> {
   const example = await startExample({
     port: Number(process.env.PORT ?? 3000),
     host: process.env.HOST ?? '127.0.0.1',
-    onDecision: (d) => console.log(`[auth] ${d.outcome} ${d.status}${d.source ? ` via ${d.source}` : ''}${d.cached ? ' (cached)' : ''}`),
+    // One line per decision, with each source's reason and the guard or rule that refused.
+    onDecision: (decision, req) => console.log(decisionLine(decision, req)),
   });
   const { baseUrl, tokens } = example;
+  for (const source of example.ready.sources) console.log(`[ready] ${source.source}: ${source.status} (${source.detail})`);
   const mcp = `-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\
     -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'`;
   console.log(`express-multiauth example: MCP server at ${baseUrl}/mcp

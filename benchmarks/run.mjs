@@ -14,6 +14,7 @@
 //   BENCH_CONFIGS=1,...,12  which configurations to run (8 to 10 are references without targets)
 //   BENCH_PROFILE=4,6       run these configurations' servers under --cpu-prof, print a summary
 //   BENCH_MEMORY_TOKENS=1000000  tokens for the memory check (0 skips it)
+//   BENCH_STORE_TOKENS=2000      tokens for the shared-store check: a replica's per-process miss answered by Redis vs by introspection (0 skips it)
 //   BENCH_FLOOD_TOKENS=20000     distinct foreign tokens for configuration 7
 //   BENCH_DPOP_PROOFS=40000      DPoP proofs signed ahead of each load of (11)/(12) (more are signed on the fly)
 //   BENCH_LIB=/path/to/lib  benchmark a copy of lib/ (e.g. with a proposed change) instead
@@ -53,6 +54,7 @@ const settings = {
   configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
   profile: envIds('BENCH_PROFILE', []),
   memoryTokens: envNumber('BENCH_MEMORY_TOKENS', 1_000_000),
+  storeTokens: envNumber('BENCH_STORE_TOKENS', 2000),
   floodTokens: envNumber('BENCH_FLOOD_TOKENS', 20_000),
   dpopProofs: envNumber('BENCH_DPOP_PROOFS', 40_000),
 };
@@ -333,6 +335,19 @@ async function main() {
     }
   }
 
+  let store;
+  if (settings.storeTokens > 0) {
+    log(`shared store: ${fmt(settings.storeTokens)} tokens, per-process miss answered by Redis vs by introspection ...`);
+    const storeChild = startChild(join(here, 'shared-store.mjs'));
+    try {
+      store = await storeChild.call('measure', { bundle, tokens: settings.storeTokens });
+    } catch (error) {
+      store = { error: error.message.split('\n')[0] };
+    } finally {
+      await storeChild.stop();
+    }
+  }
+
   const out = [];
   out.push(`express-multiauth benchmark, ${info.date}`);
   out.push(`machine: ${info.nproc} CPUs (${info.cpu}), node ${info.node}, commit ${info.commit}`);
@@ -356,6 +371,17 @@ async function main() {
         `newest token answered from the cache: ${memory.newestCached ? 'yes' : 'NO'}, oldest token still cached: ${memory.oldestCached ? (memory.tokens > 10_000 ? 'YES (unbounded?)' : 'yes (no more tokens than the default cache holds)') : 'no (evicted)'}`,
     );
   }
+  if (store) {
+    out.push('');
+    out.push(
+      store.error
+        ? `shared store: not measured (${store.error})`
+        : `shared store (multiAuth().verify(), one at a time, ${fmt(store.tokens)} tokens each): per-process miss answered by Redis ` +
+            `p50 ${store.storeHit.p50} µs, p90 ${store.storeHit.p90} µs; answered by an introspection call (loopback endpoint) ` +
+            `p50 ${store.introspection.p50} µs, p90 ${store.introspection.p90} µs; introspection/store at p50: ${store.ratio.toFixed(2)}x; ` +
+            `introspection calls ${store.introspectionCalls} (expected ${store.expectedIntrospectionCalls}: ${store.introspectionCalls === store.expectedIntrospectionCalls ? 'PASS' : 'FAIL'})`,
+    );
+  }
   const wrong = results.filter((r) => r.wrong > 0 || !r.probe.ok);
   if (wrong.length) out.push('', `WRONG ANSWERS in configuration(s) ${wrong.map((r) => `${r.id} (first: ${r.firstWrong ?? r.probe.answer})`).join('; ')}`);
   const floodRun = results.find((r) => r.id === 7);
@@ -370,9 +396,10 @@ async function main() {
   const resultsDir = join(here, '.results');
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `bench-${info.date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ info, settings, results, verdicts, memory }, null, 2));
+  writeFileSync(file, JSON.stringify({ info, settings, results, verdicts, memory, store }, null, 2));
   log(`results saved to ${file}`);
-  if (wrong.length || (floodRun && floodRun.keyRequests !== 0)) process.exitCode = 1;
+  const storeWrong = store && !store.error && store.introspectionCalls !== store.expectedIntrospectionCalls;
+  if (wrong.length || (floodRun && floodRun.keyRequests !== 0) || storeWrong) process.exitCode = 1;
 }
 
 main().catch((error) => {

@@ -214,7 +214,7 @@ describe('SharedStore configuration', () => {
     expect(() => toSharedStore({ get() {} }, 'multiAuth')).toThrow(MultiAuthConfigError);
     expect(() => toSharedStore({ get() {} }, 'multiAuth')).toThrow(/multiAuth: store must be a Keyv-compatible store/);
     const map = new Map();
-    expect(() => sharedStore(map, { timeout: 5 } as never)).toThrow(/unknown option "timeout"/);
+    expect(() => sharedStore(map, { timeout: 5 } as never)).toThrow(/^sharedStore: unknown option "timeout"; did you mean "timeoutMs"\?/);
     expect(() => sharedStore(map, { timeoutMs: 0 })).toThrow(/timeoutMs must be a positive number/);
     expect(() => sharedStore(map, { prefix: 'a b' })).toThrow(/prefix/);
   });

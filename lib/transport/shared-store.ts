@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { MultiAuthConfigError } from '../core/errors';
+import { refuseUnknownOptions } from '../core/options';
 
 /**
  * A Keyv-compatible store: what `multiAuth({ store })` and `introspectionVerifier({ store })`
@@ -51,7 +52,7 @@ const WARNING_CODES: Record<string, string> = {
   garbage: 'MULTIAUTH_STORE_GARBAGE',
   recovered: 'MULTIAUTH_STORE_RECOVERED',
 };
-const KNOWN = new Set(['timeoutMs', 'retryAfterMs', 'prefix']);
+const KNOWN: readonly string[] = ['timeoutMs', 'retryAfterMs', 'prefix'];
 
 class StoreTimeout extends Error {}
 
@@ -113,9 +114,7 @@ export class SharedStore {
   constructor(store: KeyvLike, options: SharedStoreOptions = {}) {
     if (!isStoreLike(store)) fail('must be a Keyv-compatible store: an object with get(key), set(key, value, ttlMs) and delete(key)');
     if (!isObject(options)) fail('options must be an object { timeoutMs?, retryAfterMs?, prefix? }');
-    for (const key of Object.keys(options)) {
-      if (!KNOWN.has(key)) fail(`unknown option "${key}"; known options: ${[...KNOWN].join(', ')}`);
-    }
+    refuseUnknownOptions('sharedStore', options, KNOWN);
     const positive = (value: unknown, what: string, fallback: number): number => {
       if (value === undefined) return fallback;
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {

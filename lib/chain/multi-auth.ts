@@ -185,6 +185,11 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
    * verified DPoP proof key, `undefined` for a Bearer request.
    */
   const conclude = (info: MultiAuthInfo, decision: Decision, proofJkt: string | undefined): Answer => {
+    // MCP SDK v2 builds its per-tool scope challenges from this: without it they would lack
+    // `resource_metadata` for every source that does not know the resource's metadata URL.
+    if (info.resourceMetadataUrl === undefined && config.resourceMetadataUrl !== undefined) {
+      info.resourceMetadataUrl = config.resourceMetadataUrl;
+    }
     decision.source = info.source;
     decision.clientId = info.clientId;
     const unbound = dpop && bindingProblem(info, proofJkt, dpop.required);

@@ -31,9 +31,11 @@ class SourceTimeout extends Error {}
 
 function errorCode(error: unknown): unknown {
   if (error === null || typeof error !== 'object') return undefined;
-  const e = error as { code?: unknown; errorCode?: unknown };
-  // Ours and express-oauth2-jwt-bearer's use `code`; the MCP SDK's OAuthError uses `errorCode`.
-  return typeof e.code === 'string' ? e.code : e.errorCode;
+  const e = error as { code?: unknown; errorCode?: unknown; error?: unknown };
+  // Ours, express-oauth2-jwt-bearer's and MCP SDK v2's OAuthError use `code`; v1's OAuthError
+  // uses `errorCode`; an OAuth error response object thrown as is carries `error`.
+  if (typeof e.code === 'string') return e.code;
+  return typeof e.errorCode === 'string' ? e.errorCode : e.error;
 }
 
 function messageOf(error: unknown): string {
@@ -78,6 +80,10 @@ function toMultiAuthInfo(
   if (result.resource !== undefined && !(result.resource instanceof URL)) {
     return 'the source returned AuthInfo whose resource is not a URL';
   }
+  const { resourceMetadataUrl } = result;
+  if (resourceMetadataUrl !== undefined && typeof resourceMetadataUrl !== 'string') {
+    return 'the source returned AuthInfo whose resourceMetadataUrl is not a string';
+  }
   const extra = result.extra !== null && typeof result.extra === 'object' ? result.extra : undefined;
   const info: MultiAuthInfo = {
     token,
@@ -88,6 +94,7 @@ function toMultiAuthInfo(
   };
   if (expiresAt !== undefined) info.expiresAt = expiresAt;
   if (result.resource !== undefined) info.resource = result.resource;
+  if (resourceMetadataUrl !== undefined) info.resourceMetadataUrl = resourceMetadataUrl;
   if (typeof result.subject === 'string') info.subject = result.subject;
   // Filled in once per verification: the cache keeps the result, so a hit pays nothing for it.
   info.payload = standardClaims({

@@ -21,6 +21,11 @@ export interface AuthInfo {
   expiresAt?: number;
   /** RFC 8707 resource the token is bound to. */
   resource?: URL;
+  /**
+   * Absolute URL of the RFC 9728 metadata of the resource that accepted the token (MCP SDK v2).
+   * Kept when a source sets it; otherwise `multiAuth` stamps its own `resourceMetadataUrl`.
+   */
+  resourceMetadataUrl?: string;
   /** Anything else handlers should see; `multiAuth` copies it into `req.auth.extra`. */
   extra?: Record<string, unknown>;
 }
@@ -41,6 +46,12 @@ export interface MultiAuthInfo {
   expiresAt?: number;
   /** RFC 8707 resource the token is bound to, where known. */
   resource?: URL;
+  /**
+   * Absolute URL of the RFC 9728 metadata clients should be sent to: the accepting source's own
+   * value when it set one, else the `multiAuth` router's `resourceMetadataUrl` (when it has one).
+   * MCP SDK v2 reads it for the `resource_metadata=` of its per-tool scope challenges.
+   */
+  resourceMetadataUrl?: string;
   /** Name of the source that accepted the token. */
   source: string;
   /** `sub`, where known. */

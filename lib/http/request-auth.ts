@@ -53,20 +53,50 @@ export function reportRefusal(req: IncomingMessage, context: RequestContext, ref
   context.report?.(req, refusal);
 }
 
+/** The MCP SDK's `AuthInfo` as far as `getAuth` needs to recognise one (v1 and v2 alike). */
+interface AuthInfoLike {
+  token: string;
+  clientId: string;
+  scopes: string[];
+}
+
+function isMultiAuthInfo(value: unknown): value is MultiAuthInfo {
+  return value !== null && typeof value === 'object' && typeof (value as MultiAuthInfo).source === 'string';
+}
+
+/** An `AuthInfo` has a string token and a scopes array; a request has neither. */
+function isAuthInfo(value: unknown): value is AuthInfoLike {
+  return value !== null && typeof value === 'object' && typeof (value as AuthInfoLike).token === 'string' && Array.isArray((value as AuthInfoLike).scopes);
+}
+
+/** The challenge settings `multiAuth` left on an `AuthInfo` it made (they survive `{ ...authInfo }`). */
+export function challengeContextOf(info: object | undefined): RequestContext | undefined {
+  return info === undefined ? undefined : (info as InfoWithContext)[CONTEXT];
+}
+
 /**
- * `req.auth`, typed, without augmenting Express's `Request`: the MCP SDK and
+ * `req.auth` typed as `MultiAuthInfo`, without augmenting Express's `Request`: the MCP SDK and
  * express-oauth2-jwt-bearer already declare `req.auth` with their own types, and a third
  * declaration would break apps that import them.
+ *
+ * It also takes an `AuthInfo` itself, for code that has no request: an MCP SDK v2 tool handler
+ * (`ctx.http?.authInfo`) or a `createMcpHandler` factory (`ctx.authInfo`). It answers the same
+ * object, typed, when `multiAuth` made it (it carries `source`), and `undefined` otherwise.
  *
  * @example
  * app.get('/me', (req, res) => {
  *   const auth = getAuth(req);
  *   res.json({ client: auth?.clientId, source: auth?.source });
  * });
+ * // in an MCP SDK v2 tool handler:
+ * // async (ctx) => ({ content: [{ type: 'text', text: getAuth(ctx.http?.authInfo)?.source ?? 'anonymous' }] })
  */
-export function getAuth(req: IncomingMessage): MultiAuthInfo | undefined {
-  const auth = (req as WithContext).auth as MultiAuthInfo | undefined;
-  return auth !== null && typeof auth === 'object' && typeof auth.source === 'string' ? auth : undefined;
+export function getAuth(req: IncomingMessage): MultiAuthInfo | undefined;
+export function getAuth(authInfo: AuthInfoLike | undefined): MultiAuthInfo | undefined;
+export function getAuth(reqOrAuthInfo: IncomingMessage | AuthInfoLike | undefined): MultiAuthInfo | undefined {
+  if (isAuthInfo(reqOrAuthInfo)) return isMultiAuthInfo(reqOrAuthInfo) ? reqOrAuthInfo : undefined;
+  const auth = (reqOrAuthInfo as WithContext | undefined)?.auth;
+  return isMultiAuthInfo(auth) ? auth : undefined;
 }
 
 /**

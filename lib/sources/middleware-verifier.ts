@@ -76,6 +76,12 @@ export interface MiddlewareVerifier extends TokenVerifier {
 const SKIP = new Set(['route', 'router']);
 /** Every option `middlewareVerifier` takes: add a new option's name here, or it is refused as a typo. */
 const MIDDLEWARE_OPTIONS: readonly string[] = ['name', 'middleware', 'toAuthInfo', 'classifyError', 'timeoutMs', 'cacheable'];
+/**
+ * The OAuth error code for "cannot decide now" (RFC 6749 §4.1.2.1). The MCP SDK's
+ * `requireBearerAuth` answers it with HTTP 400 (v2) or 500 (v1), so the status cannot be trusted
+ * for it: the code wins whatever status came with it.
+ */
+const UNAVAILABLE_CODE = 'temporarily_unavailable';
 /** Error codes (RFC 6750 and express-oauth2-jwt-bearer's) that are a verdict on the token or request. */
 const REFUSAL_CODES = new Set(['invalid_token', 'invalid_request', 'insufficient_scope', 'invalid_dpop_proof']);
 
@@ -133,11 +139,41 @@ function statusOf(error: unknown): number | undefined {
 function classifyNextError(error: unknown): 'rejected' | 'failed' {
   const message = error instanceof Error ? error.message : undefined;
   if (message !== undefined && KEY_SERVER_OUTAGE.some((re) => re.test(message))) return 'failed';
-  const code = isObject(error) || error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && REFUSAL_CODES.has(code)) return 'rejected';
+  const code = oauthCodeOf(error);
+  if (code === UNAVAILABLE_CODE) return 'failed';
+  if (code !== undefined && REFUSAL_CODES.has(code)) return 'rejected';
   const status = statusOf(error);
   if (status !== undefined && status >= 400 && status < 500 && !isRetryableStatus(status)) return 'rejected';
   return 'failed';
+}
+
+/**
+ * The OAuth error code an error carries: `code` (ours, express-oauth2-jwt-bearer's, MCP SDK
+ * v2's `OAuthError`), `errorCode` (MCP SDK v1's `OAuthError`), or `error` (an OAuth error
+ * response object passed as is).
+ */
+function oauthCodeOf(error: unknown): string | undefined {
+  if (!isObject(error) && !(error instanceof Error)) return undefined;
+  const e = error as { code?: unknown; errorCode?: unknown; error?: unknown };
+  for (const value of [e.code, e.errorCode, e.error]) if (typeof value === 'string') return value;
+  return undefined;
+}
+
+/** The `error` member of an answer's JSON body (object, string or Buffer), when it has one. */
+function bodyErrorCode(body: unknown): string | undefined {
+  let value = body;
+  if (typeof value === 'string' || Buffer.isBuffer(value)) {
+    const text = String(value);
+    // An OAuth error body is small; anything bigger is not one, and is not worth parsing.
+    if (text.length > 4096) return undefined;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+  const code = isObject(value) ? value.error : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function describe(error: unknown): string {
@@ -189,7 +225,7 @@ export function defaultToAuthInfo(auth: unknown, token: string): AuthInfo | Part
 /** How the wrapped middleware ended. */
 type Ending =
   | { kind: 'next'; error?: unknown; auth?: unknown }
-  | { kind: 'answered'; status: number }
+  | { kind: 'answered'; status: number; body?: unknown }
   | { kind: 'threw'; error: unknown }
   | { kind: 'aborted'; reason: unknown };
 
@@ -286,14 +322,14 @@ const NO_OPS = ['writeContinue', 'writeProcessing', 'writeEarlyHints', 'addTrail
  * the answer or sending its head) is reported through `onAnswer`. Headers are kept here, and
  * `locals` and event listeners are this object's own.
  */
-function shadowResponse(real: object | undefined, req: ShadowRequest, onAnswer: (status: number) => void): Record<string, unknown> {
+function shadowResponse(real: object | undefined, req: ShadowRequest, onAnswer: (status: number, body?: unknown) => void): Record<string, unknown> {
   const res = Object.create(real ?? EventEmitter.prototype) as Record<string, unknown>;
   const headers = new Map<string, unknown>();
   let committed = false;
-  const commit = () => {
+  const commit = (body?: unknown) => {
     if (committed) return;
     committed = true;
-    onAnswer(res.statusCode as number);
+    onAnswer(res.statusCode as number, body);
   };
   const realLocals = (real as { locals?: unknown } | undefined)?.locals;
   define(res, {
@@ -346,7 +382,9 @@ function shadowResponse(real: object | undefined, req: ShadowRequest, onAnswer: 
       [method]: (...args: unknown[]) => {
         if (method === 'sendStatus' && typeof args[0] === 'number') res.statusCode = args[0];
         if (method === 'redirect') res.statusCode = typeof args[0] === 'number' ? args[0] : 302;
-        commit();
+        // The body says what the status may not: v2's requireBearerAuth sends
+        // `temporarily_unavailable` with a 400.
+        commit(method === 'json' || method === 'send' || method === 'end' ? args[0] : undefined);
         return res;
       },
     });
@@ -388,7 +426,7 @@ function run(middleware: AuthMiddleware, req: ShadowRequest, realRes: object | u
       // The verdict is what req.auth held at this call: what the middleware does after it is not.
       settle(passed ? { kind: 'next', auth: Object.prototype.hasOwnProperty.call(req, 'auth') ? req.auth : undefined } : { kind: 'next', error });
     };
-    const res = shadowResponse(realRes, req, (status) => settle({ kind: 'answered', status }));
+    const res = shadowResponse(realRes, req, (status, body) => settle({ kind: 'answered', status, body }));
     define(req, { res, next });
     try {
       const result = middleware(req, res, next);
@@ -417,12 +455,14 @@ function run(middleware: AuthMiddleware, req: ShadowRequest, realRes: object | u
  * - `next()` with nothing there (e.g. `auth({ authRequired: false })`): rejected;
  * - `next(err)`: rejected when `err` is a verdict on the token (code `invalid_token`,
  *   `invalid_request`, `insufficient_scope`, `invalid_dpop_proof`, or a 4xx status but
- *   408/429); failed (`TemporarilyUnavailableError` with `cause: err`) for 5xx/408/429, for
+ *   408/429); failed for code `temporarily_unavailable` whatever its status, (`TemporarilyUnavailableError` with `cause: err`) for 5xx/408/429, for
  *   errors with no status or code (a dependency the middleware could not reach, not a
  *   verdict: a 401 would make clients drop good tokens), and for express-oauth2-jwt-bearer's
  *   key-server outages, which it reports as `invalid_token` and are recognised by their
  *   message. `classifyError` overrides this;
- * - it answers instead of calling `next`: 5xx, 408, 429 failed; anything else rejected;
+ * - it answers instead of calling `next`: 5xx, 408, 429 failed, and so is an answer whose JSON
+ *   body says `"error": "temporarily_unavailable"` whatever its status (the MCP SDK v2's
+ *   `requireBearerAuth` sends it with 400); anything else rejected;
  * - it throws (or its promise rejects): sorted like `next(err)`;
  * - it does none of these before the chain's time limit (`context.signal`) or `timeoutMs`: failed.
  *
@@ -489,7 +529,7 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
         case 'aborted':
           throw new TemporarilyUnavailableError(`${name}: the middleware neither called next nor answered in time`, { cause: ending.reason });
         case 'answered':
-          if (isRetryableStatus(ending.status)) {
+          if (isRetryableStatus(ending.status) || bodyErrorCode(ending.body) === UNAVAILABLE_CODE) {
             throw new TemporarilyUnavailableError(`${name}: the middleware answered ${ending.status}`);
           }
           throw new InvalidTokenError(`${name}: the middleware answered ${ending.status} instead of calling next`);

@@ -39,7 +39,17 @@ export {
 
 // After the chain: guards, policy, access to req.auth
 export { requireScopes, requireAnyScope, requireSource } from './http/guards';
-export { mcpPolicy, allowedTools, type McpRule, type McpPolicyRules, type McpPolicyOptions } from './mcp/mcp-policy';
+export {
+  mcpPolicy,
+  allowedTools,
+  type McpPolicy,
+  type McpRule,
+  type McpPolicyRules,
+  type McpPolicyOptions,
+  type McpScopeChallenge,
+  type McpScopeChallengeHandler,
+  type McpJsonRpcRequest,
+} from './mcp/mcp-policy';
 export { getAuth, mcpRequest } from './http/request-auth';
 
 // Building blocks and errors

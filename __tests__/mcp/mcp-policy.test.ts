@@ -144,10 +144,12 @@ describe('default', () => {
       expect((await request(app).post('/mcp').set(bearer('bare-token-00000')).send(call('tools/list'))).status).toBe(200);
       expect((await request(app).post('/mcp').set(bearer('reader-token-00000')).send(callTool('search'))).status).toBe(200);
     });
-    it('never refuses initialize, ping or notifications, so a client can connect', async () => {
+    it('never refuses what clients of either protocol era need to connect and stay connected', async () => {
       const messages = [
         call('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } }),
         call('ping'),
+        call('server/discover'),
+        call('subscriptions/listen', { notifications: { toolsListChanged: true } }),
         { jsonrpc: '2.0', method: 'notifications/initialized' },
         { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } },
       ];

@@ -7,8 +7,8 @@ import { sendError, sendNoCredentials } from '../http/challenge';
 import { InsufficientScopeError, InvalidRequestError, MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
 import type { MultiAuth } from '../chain/multi-auth';
-import { getAuth, getChallengeContext, reportRefusal } from '../http/request-auth';
-import type { MultiAuthInfo } from '../core/types';
+import { challengeContextOf, getAuth, getChallengeContext, reportRefusal } from '../http/request-auth';
+import type { AuthInfo } from '../core/types';
 
 /**
  * Who may make one kind of MCP request. Every key given must hold. A rule with no keys only
@@ -34,7 +34,8 @@ export interface McpPolicyRules {
   tools?: Readonly<Record<string, McpRule>>;
   /**
    * What happens to a request that matches no method rule and no tool rule. Default `'allow'`.
-   * `initialize`, `ping` and `notifications/*` always pass, whatever this says.
+   * What a client needs to connect and stay connected always passes, whatever this says:
+   * `initialize`, `ping`, `server/discover`, `subscriptions/listen` and `notifications/*`.
    */
   default?: 'allow' | 'deny';
 }
@@ -45,7 +46,51 @@ export interface McpPolicyOptions {
    * The `multiAuth` in front of the policy. When given, a rule naming a source it does not
    * have is refused at construction, so a typo cannot silently lock a source out.
    */
-  auth?: Pick<MultiAuth, 'sourceNames'>;
+  auth?: Pick<MultiAuth, 'sourceNames'> & Partial<Pick<MultiAuth, 'requiredScopes'>>;
+}
+
+/**
+ * A JSON-RPC request as MCP SDK v2 hands it to a `ScopeChallengeHandler`. Declared here so that
+ * the SDK stays an optional peer; the SDK's own type is assignable to it.
+ */
+export interface McpJsonRpcRequest {
+  method: string;
+  params?: unknown;
+}
+
+/** MCP SDK v2's `ScopeChallenge`: the complete scope set a client must ask for. */
+export interface McpScopeChallenge {
+  scopes: readonly [string, ...string[]];
+  errorDescription?: string;
+}
+
+/**
+ * MCP SDK v2's `ScopeChallengeHandler`, structurally: pass `policy.scopeChallenge` wherever the
+ * SDK takes one (`registerTool(name, { scopeChallenge }, ...)`,
+ * `transport.setScopeChallengeResolver(...)`).
+ */
+export type McpScopeChallengeHandler = (context: { request: McpJsonRpcRequest; authInfo?: AuthInfo }) => McpScopeChallenge | undefined;
+
+/**
+ * What `mcpPolicy()` returns: the Express middleware, plus the same rules for code that has no
+ * Express request (MCP SDK v2's `createMcpHandler` factories and scope challenges).
+ */
+export interface McpPolicy extends RequestHandler {
+  /**
+   * Which of `toolNames` a token may call under this policy, in the order given, judged from the
+   * `AuthInfo` alone (`undefined`: an anonymous request). For a v2 `createMcpHandler` factory,
+   * which sees `ctx.authInfo` and a web `Request` but no Express request.
+   */
+  allowedTools<N extends string>(authInfo: AuthInfo | undefined, toolNames: Iterable<N>): N[];
+  /**
+   * An MCP SDK v2 `ScopeChallengeHandler` judging this policy's scope rules: for a request the
+   * middleware would refuse for lacking scope, a challenge whose `scopes` are exactly the
+   * middleware's `scope=`. Anonymous requests are left to the authentication gate (as the SDK's
+   * own `requireScopes` does). A request refused by a `sources` rule or by `default: 'deny'`
+   * cannot be expressed as a scope challenge: it throws, so the SDK answers 500 rather than let
+   * it through; mount the middleware in front to answer those with 403.
+   */
+  readonly scopeChallenge: McpScopeChallengeHandler;
 }
 
 interface CompiledRule {
@@ -86,8 +131,18 @@ const POLICIES = Symbol.for('express-multiauth.mcp-policy');
 
 type WithPolicies = IncomingMessage & { [POLICIES]?: CompiledPolicy[] };
 
-/** What a client needs to connect and keep a connection alive: never subject to rules. */
-const ALWAYS_ALLOWED = new Set(['initialize', 'ping']);
+/**
+ * What a client needs to connect and stay connected, in both protocol eras: never subject to
+ * rules. `server/discover` is how a 2026-07-28 client (the v2 SDK's `auto` mode) learns what the
+ * server speaks before anything else; `subscriptions/listen` is that era's notification stream,
+ * which replaces the GET stream (a request without a body, which no rule ever saw).
+ * `notifications/*` are matched by prefix.
+ */
+const ALWAYS_ALLOWED = new Set(['initialize', 'ping', 'server/discover', 'subscriptions/listen']);
+
+function alwaysAllowed(method: string): boolean {
+  return ALWAYS_ALLOWED.has(method) || method.startsWith('notifications/');
+}
 
 const RULE_KEYS: readonly string[] = ['scopes', 'anyScopes', 'sources'];
 const RULES_KEYS: readonly string[] = ['methods', 'tools', 'default'];
@@ -173,7 +228,7 @@ function compilePolicy(rules: McpPolicyRules, options: McpPolicyOptions): Compil
   const methods = compileTable(rules.methods, 'methods', sourceNames, (name) => {
     if (name === '' || /\s/.test(name)) fail(`methods: ${JSON.stringify(name)} is not a JSON-RPC method name`);
     // A rule here would never apply; refusing it beats letting someone believe it does.
-    if (ALWAYS_ALLOWED.has(name) || name.startsWith('notifications/')) {
+    if (alwaysAllowed(name)) {
       fail(`methods: ${JSON.stringify(name)} always passes (clients need it to connect); it cannot carry a rule`);
     }
   });
@@ -195,7 +250,7 @@ function requestsIn(body: unknown): RequestCall[] {
     if (message === null || typeof message !== 'object' || Array.isArray(message)) continue;
     const { method, params } = message as { method?: unknown; params?: unknown };
     if (typeof method !== 'string' || !('id' in message)) continue;
-    if (ALWAYS_ALLOWED.has(method) || method.startsWith('notifications/')) continue;
+    if (alwaysAllowed(method)) continue;
     const call: RequestCall = { method };
     if (method === 'tools/call' && params !== null && typeof params === 'object') {
       const name = (params as { name?: unknown }).name;
@@ -206,8 +261,14 @@ function requestsIn(body: unknown): RequestCall[] {
   return calls;
 }
 
+/** What the decision reads of a token: an `AuthInfo` made by another gate has no `source`. */
+interface Caller {
+  readonly scopes: readonly string[];
+  readonly source?: string | undefined;
+}
+
 /** The pure decision: no Express, no HTTP. `baseScopes` are the scopes `multiAuth` requires of every token. */
-function judge(policy: CompiledPolicy, auth: MultiAuthInfo | undefined, calls: RequestCall[], baseScopes: readonly string[]): Verdict {
+function judge(policy: CompiledPolicy, auth: Caller | undefined, calls: RequestCall[], baseScopes: readonly string[]): Verdict {
   const needed = new Set(baseScopes);
   // The first rule of each kind that refused, for the operator.
   let denied: string | undefined;
@@ -239,8 +300,9 @@ function judge(policy: CompiledPolicy, auth: MultiAuthInfo | undefined, calls: R
           lacksScope ??= { rule: `${rule.where}.anyScopes`, reason: `the token has none of ${rule.anyScopes.join(' ')}` };
         }
       }
-      if (rule.sources && !(auth && rule.sources.includes(auth.source))) {
-        wrongSource ??= { rule: `${rule.where}.sources`, reason: `the token comes from ${auth?.source}, not from ${rule.sources.join(' or ')}` };
+      if (rule.sources && !(auth?.source !== undefined && rule.sources.includes(auth.source))) {
+        const from = auth?.source === undefined ? 'no multiAuth source' : auth.source;
+        wrongSource ??= { rule: `${rule.where}.sources`, reason: `the token comes from ${from}, not from ${rule.sources.join(' or ')}` };
       }
     }
   }
@@ -261,7 +323,8 @@ function judge(policy: CompiledPolicy, auth: MultiAuthInfo | undefined, calls: R
  * - a method rule applies to requests with that `method`; a tool rule to `tools/call` with that
  *   `params.name`; a `tools/call` with both must satisfy both;
  * - a request matching no rule follows `default` (`'allow'` unless told otherwise);
- * - `initialize`, `ping`, notifications and responses always pass, so clients can connect.
+ * - what clients of either protocol era need to connect and stay connected always passes:
+ *   `initialize`, `ping`, `server/discover`, `subscriptions/listen`, notifications, responses.
  *
  * One refused request refuses the whole body: 403 `insufficient_scope` with `scope=` naming the
  * scopes the request needs (the MCP step-up challenge), or, for a source rule or `default:
@@ -274,6 +337,9 @@ function judge(policy: CompiledPolicy, auth: MultiAuthInfo | undefined, calls: R
  * The transport must be given `req.body` (`transport.handleRequest(req, res, req.body)`): that is
  * the body the policy checked.
  *
+ * The returned middleware also carries the same rules for code without an Express request:
+ * `policy.allowedTools(authInfo, names)` and `policy.scopeChallenge` (MCP SDK v2).
+ *
  * @example
  * const auth = multiAuth({ primary, verifiers: [machineKeys] });
  * app.use(express.json(), auth);
@@ -282,9 +348,12 @@ function judge(policy: CompiledPolicy, auth: MultiAuthInfo | undefined, calls: R
  *   tools: { delete_repo: { scopes: ['repo:admin'] } },
  * }, { auth }), mcpHandler);
  */
-export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {}): RequestHandler {
+export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {}): McpPolicy {
   const policy = compilePolicy(rules, options);
-  return (req, res, next) => {
+  // Where the middleware would find them on the request; for an AuthInfo that did not come
+  // through multiAuth, the `auth` option's, else none.
+  const fallbackScopes: readonly string[] = Array.isArray(options.auth?.requiredScopes) ? options.auth.requiredScopes : [];
+  const middleware: RequestHandler = (req, res, next) => {
     const context = getChallengeContext(req);
     // `req.is` answers null when the request has no body (GET streams, DELETE, preflights):
     // such requests carry no JSON-RPC message, so there is nothing to check.
@@ -332,31 +401,74 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
     holder[POLICIES] = [...(holder[POLICIES] ?? []), policy];
     next();
   };
+
+  const scopeChallenge: McpScopeChallengeHandler = ({ request, authInfo }) => {
+    if (authInfo === undefined) return undefined;
+    const calls = requestsIn({ ...request, id: 0 });
+    const base = challengeContextOf(authInfo)?.scopes ?? fallbackScopes;
+    const verdict = judge(policy, callerOf(authInfo), calls, base);
+    switch (verdict.outcome) {
+      case 'pass':
+      case 'unauthenticated':
+        return undefined;
+      case 'scope':
+        return { scopes: verdict.scopes as [string, ...string[]], errorDescription: LACKS_SCOPE };
+      case 'denied':
+      case 'source':
+        throw new MultiAuthConfigError(
+          `mcpPolicy: ${JSON.stringify(request.method)} is refused by a ${verdict.outcome === 'denied' ? "default: 'deny'" : 'sources'} rule, which a scope challenge cannot express; mount the policy as middleware in front of the MCP handler`,
+        );
+    }
+  };
+
+  return Object.defineProperties(middleware, {
+    allowedTools: {
+      value: <N extends string>(authInfo: AuthInfo | undefined, toolNames: Iterable<N>): N[] =>
+        filterTools([policy], authInfo === undefined ? undefined : callerOf(authInfo), toolNames, 'policy.allowedTools(authInfo, toolNames)'),
+      enumerable: true,
+    },
+    scopeChallenge: { value: scopeChallenge, enumerable: true },
+  }) as McpPolicy;
+}
+
+/** A MultiAuthInfo as it is; an AuthInfo from elsewhere by its scopes alone (no source rule holds for it). */
+function callerOf(authInfo: AuthInfo): Caller {
+  return getAuth(authInfo) ?? { scopes: Array.isArray(authInfo.scopes) ? authInfo.scopes : [] };
+}
+
+function filterTools<N extends string>(policies: readonly CompiledPolicy[], caller: Caller | undefined, toolNames: Iterable<N>, where: string): N[] {
+  if (toolNames === null || typeof toolNames !== 'object' || typeof (toolNames as Iterable<N>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${where}: toolNames must be an array (or other iterable) of tool names`);
+  }
+  const allowed: N[] = [];
+  for (const name of toolNames) {
+    if (typeof name !== 'string') throw new TypeError(`${where}: ${JSON.stringify(name)} is not a tool name`);
+    const call: RequestCall = { method: 'tools/call', tool: name };
+    // Scopes multiAuth requires were enforced already; only the policy's own verdict matters.
+    if (policies.every((policy) => judge(policy, caller, [call], []).outcome === 'pass')) allowed.push(name);
+  }
+  return allowed;
 }
 
 /**
  * Which of `toolNames` this request's token may call under the `mcpPolicy` (or policies) that
  * let the request through, in the order given: a server can leave the others out of
- * `tools/list`. Throws a `MultiAuthConfigError` when no `mcpPolicy` ran on the request, because
- * answering "all of them" there would hide a missing policy.
+ * `tools/list`. Typed by the names given, so the result indexes a typed tool table. Throws a
+ * `MultiAuthConfigError` when no `mcpPolicy` ran on the request, because answering "all of
+ * them" there would hide a missing policy.
+ *
+ * A server left with no tools must still answer `tools/list` (with `[]`): register every tool
+ * and `disable()` the others rather than register none, or the SDK answers "Method not found".
  *
  * @example
+ * const names = ['search', 'delete_repo'] as const;
  * app.post('/mcp', policy, async (req, res) => {
- *   const server = new McpServer({ name: 'repo', version: '1.0.0' });
- *   for (const name of allowedTools(req, Object.keys(tools))) server.registerTool(name, tools[name].config, tools[name].handler);
- *   // ...connect a transport and handle the request
+ *   const allowed = allowedTools(req, names);        // ('search' | 'delete_repo')[]
+ *   // ...register tools, disable those not in `allowed`, connect a transport, handle the request
  * });
  */
-export function allowedTools(req: IncomingMessage, toolNames: Iterable<string>): string[] {
+export function allowedTools<N extends string>(req: IncomingMessage, toolNames: Iterable<N>): N[] {
   const policies = (req as WithPolicies)[POLICIES];
   if (!policies) throw new MultiAuthConfigError('allowedTools(req): no mcpPolicy ran on this request; mount mcpPolicy before this handler');
-  const auth = getAuth(req);
-  const allowed: string[] = [];
-  for (const name of toolNames) {
-    if (typeof name !== 'string') throw new TypeError(`allowedTools(req, toolNames): ${JSON.stringify(name)} is not a tool name`);
-    const call: RequestCall = { method: 'tools/call', tool: name };
-    // Scopes multiAuth requires were enforced already; only the policy's own verdict matters.
-    if (policies.every((policy) => judge(policy, auth, [call], []).outcome === 'pass')) allowed.push(name);
-  }
-  return allowed;
+  return filterTools(policies, getAuth(req), toolNames, 'allowedTools(req, toolNames)');
 }

@@ -1,12 +1,16 @@
 /**
  * The example's embedded default: everything multiAuth needs, in one process, on loopback.
  *
- * - primary "oauth": the MCP SDK's demo OAuth server (`mcpAuthRouter` + `DemoInMemoryAuthProvider`),
- *   for interactive MCP clients: discovery, dynamic registration, PKCE. It approves every
- *   authorization request at once (demo only).
+ * - primary "oauth": a demo OAuth server for interactive MCP clients (discovery, dynamic
+ *   registration, PKCE) that approves every authorization request at once (demo only). On the
+ *   SDK v2 example it is v2's `mcpAuthRouter` (server-legacy) with `DemoOAuthProvider`; on the
+ *   v1 example, v1's `mcpAuthRouter` with the SDK's `DemoInMemoryAuthProvider`.
  * - verifier "machines": a second issuer minting RS256 JWTs for machine-to-machine calls, its JWKS
  *   served over HTTP by the same server and fetched by `jwtVerifier` like any remote key set.
- * - verifier "ci": a static API key.
+ * - verifier "ci": a static API key with `mcp:read` only (so it can show the 403 step-up).
+ * - verifier "partner": a third issuer whose key server is down: its JWKS route answers 503, a
+ *   simulated outage, so that a partner token shows the 503 answer. Tokens of other issuers
+ *   never reach it (jwtVerifier refuses foreign issuers on sight), so they are unaffected.
  *
  * Set OAUTH_ISSUER (and optionally RESOURCE) to use a real authorization server as the primary
  * instead of the demo one (`remoteAuthServer`). With DPOP=required the primary accepts DPoP-bound
@@ -18,10 +22,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { mcpAuthRouter as mcpAuthRouterV1 } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import { DemoInMemoryAuthProvider } from '@modelcontextprotocol/sdk/examples/server/demoInMemoryOAuthProvider.js';
+import { mcpAuthRouter } from '@modelcontextprotocol/server-legacy';
 import {
   jwtVerifier,
+  mcpPolicy,
   multiAuth,
   oauthServer,
   remoteAuthServer,
@@ -30,15 +36,21 @@ import {
   type MultiAuthOptions,
   type ReadyReport,
   type DpopOptions,
+  type MultiAuth,
+  MultiAuthNotReadyError,
 } from '../lib/index';
 import { createMcpApp } from './mcp-app';
+import { createMcpAppV2, EXAMPLE_RULES } from './mcp-app-v2';
+import { DemoOAuthProvider } from './demo-oauth-provider';
 
 export interface ExampleServer {
   server: Server;
   baseUrl: string;
   resource: string;
-  /** One working token per non-interactive source. */
-  tokens: { ci: string; machines: string };
+  /** The multiAuth router in front of the app. */
+  auth: MultiAuth;
+  /** One working token per non-interactive source, and a partner token (its source is down: 503). */
+  tokens: { ci: string; machines: string; partner: string };
   /** What `auth.ready()` found at start-up, one entry per source. */
   ready: ReadyReport;
   /** Mints another machine JWT (e.g. with other scopes). */
@@ -55,14 +67,42 @@ function dpopFromEnv(env: NodeJS.ProcessEnv): DpopOptions | undefined {
   return dpop;
 }
 
+export interface ExampleOptions {
+  host?: string;
+  port?: number;
+  onDecision?: MultiAuthOptions['onDecision'];
+  env?: NodeJS.ProcessEnv;
+  /** Which MCP SDK serves `/mcp`: `'v2'` (default; `createMcpExpressApp` + `createMcpHandler`) or `'v1'`. */
+  sdk?: 'v1' | 'v2';
+}
+
+/** The port is taken (or cannot be bound): a message for a person, not a stack. */
+export class ListenError extends Error {}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(new ListenError(
+        error.code === 'EADDRINUSE'
+          ? `${host}:${port} is already in use; stop what is using it or pick another port (PORT=${port + 1} npm start)`
+          : `cannot listen on ${host}:${port}: ${error.code ?? error.message}`,
+      ));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
 /** Starts the example on `host:port` (port 0 picks a free one). */
-export async function startExample(
-  options: { host?: string; port?: number; onDecision?: MultiAuthOptions['onDecision']; env?: NodeJS.ProcessEnv } = {},
-): Promise<ExampleServer> {
+export async function startExample(options: ExampleOptions = {}): Promise<ExampleServer> {
   const env = options.env ?? process.env;
   const host = options.host ?? '127.0.0.1';
+  const sdk = options.sdk ?? 'v2';
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  await listen(server, options.port ?? 0, host);
   const { port } = server.address() as { port: number };
   const baseUrl = `http://${host}:${port}`;
   const resource = env.RESOURCE ?? `${baseUrl}/mcp`;
@@ -81,25 +121,37 @@ export async function startExample(
       .setExpirationTime(`${lifetimeSeconds}s`)
       .sign(privateKey);
 
+  // The partner issuer: tokens signed with a key of its own, but its key server is "down".
+  const partnerIssuer = `${baseUrl}/partner-issuer`;
+  const partnerKey = await generateKeyPair('ES256');
+  const partnerToken = await new SignJWT({ scope: 'mcp:read', client_id: 'partner-app' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'partner-1', typ: 'at+jwt' })
+    .setIssuer(partnerIssuer)
+    .setAudience(resource)
+    .setSubject('partner-app')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(partnerKey.privateKey);
+
   let primary: AuthServer;
   const outer = express.Router();
+  const scopesSupported = ['mcp:read', 'mcp:write'];
   if (env.OAUTH_ISSUER) {
     // The same scopes as the demo server advertises: MCP clients ask for what the metadata lists.
     primary = remoteAuthServer({ name: 'oauth', issuer: env.OAUTH_ISSUER, resource, scopesSupported: ['mcp:read', 'mcp:write'] });
   } else {
-    const provider = new DemoInMemoryAuthProvider();
     const issuerUrl = new URL(`${baseUrl}/`);
-    primary = oauthServer({
-      name: 'oauth',
-      router: mcpAuthRouter({ provider, issuerUrl, scopesSupported: ['mcp:read', 'mcp:write'], resourceServerUrl: new URL(resource) }),
-      verifier: provider,
-      issuer: issuerUrl.href,
-      resource,
-      scopesSupported: ['mcp:read', 'mcp:write'],
-    });
+    const resourceServerUrl = new URL(resource);
+    const [router, verifier] = sdk === 'v2'
+      ? ((provider) => [mcpAuthRouter({ provider, issuerUrl, scopesSupported, resourceServerUrl }), provider] as const)(new DemoOAuthProvider(scopesSupported))
+      : ((provider) => [mcpAuthRouterV1({ provider, issuerUrl, scopesSupported, resourceServerUrl }), provider] as const)(new DemoInMemoryAuthProvider());
+    primary = oauthServer({ name: 'oauth', router, verifier, issuer: issuerUrl.href, resource, scopesSupported });
   }
   outer.get('/machine-issuer/jwks.json', (_req, res) => {
     res.json({ keys: [jwk] });
+  });
+  outer.get('/partner-issuer/jwks.json', (_req, res) => {
+    res.status(503).set('Retry-After', '3600').json({ error: 'simulated outage of the partner key server' });
   });
 
   const ciKey = env.CI_KEY ?? `ci_${randomBytes(16).toString('hex')}`;
@@ -108,6 +160,7 @@ export async function startExample(
     verifiers: [
       jwtVerifier({ name: 'machines', issuer: machineIssuer, audience: resource, jwksUri: `${machineIssuer}/jwks.json` }),
       staticTokenVerifier({ name: 'ci', tokens: { [ciKey]: { clientId: 'ci-pipeline', scopes: ['mcp:read'] } } }),
+      jwtVerifier({ name: 'partner', issuer: partnerIssuer, audience: resource, jwksUri: `${partnerIssuer}/jwks.json` }),
     ],
     requiredScopes: [],
     onDecision: options.onDecision,
@@ -116,23 +169,33 @@ export async function startExample(
 
   const app = express();
   app.use(outer);
-  app.use(createMcpApp(auth));
+  const policy = mcpPolicy(EXAMPLE_RULES, { auth });
+  app.use(sdk === 'v2' ? createMcpAppV2(auth, policy, host) : createMcpApp(auth, policy));
   server.on('request', app);
   // Every remote source asked once: a wrong OAUTH_ISSUER stops the example here, with the reason,
   // instead of answering 503 to every request. Rejects with MultiAuthNotReadyError.
+  // The partner's key server is down on purpose (the 503 demo): that one is expected, any other
+  // source that cannot work still stops the example.
   let ready: ReadyReport;
   try {
     ready = await auth.ready();
   } catch (error) {
-    server.close();
-    throw error;
+    const failing = error instanceof MultiAuthNotReadyError
+      ? error.report.sources.filter((s) => s.status === 'misconfigured' || s.status === 'unreachable').map((s) => s.source)
+      : [];
+    if (!(error instanceof MultiAuthNotReadyError) || failing.some((name) => name !== 'partner')) {
+      server.close();
+      throw error;
+    }
+    ready = error.report;
   }
 
   return {
     server,
     baseUrl,
     resource,
-    tokens: { ci: ciKey, machines: await mintMachineToken(['mcp:read']) },
+    auth,
+    tokens: { ci: ciKey, machines: await mintMachineToken(['mcp:read']), partner: partnerToken },
     ready,
     mintMachineToken,
     close: () => new Promise((resolve) => {

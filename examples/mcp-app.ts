@@ -16,6 +16,9 @@ function buildMcpServer(): McpServer {
       return { content: [{ type: 'text', text: JSON.stringify(who) }], structuredContent: who };
     },
   );
+  server.registerTool('write_note', { description: 'Pretends to write a note; needs mcp:write (mcpPolicy)' }, async () => ({
+    content: [{ type: 'text', text: 'note written' }],
+  }));
   return server;
 }
 
@@ -38,10 +41,10 @@ export function statelessMcp(build: (req: express.Request) => McpServer): Reques
 }
 
 /**
- * The example MCP app: `auth` (a multiAuth router) in front of `POST /mcp`, and a plain
- * `GET /whoami` that shows `req.auth.source` for curl users.
+ * The example MCP app on SDK v1: `auth` (a multiAuth router) in front of `POST /mcp` (behind
+ * `policy` when given), and a plain `GET /whoami` that shows `req.auth.source` for curl users.
  */
-export function createMcpApp(auth: RequestHandler): express.Express {
+export function createMcpApp(auth: RequestHandler, policy?: RequestHandler): express.Express {
   const app = express();
   app.use(express.json());
   app.use(auth);
@@ -49,7 +52,7 @@ export function createMcpApp(auth: RequestHandler): express.Express {
     const info = getAuth(req);
     res.json({ source: info?.source, clientId: info?.clientId, scopes: info?.scopes });
   });
-  app.post('/mcp', statelessMcp(buildMcpServer));
+  app.post('/mcp', ...(policy ? [policy] : []), statelessMcp(buildMcpServer));
   app.all('/mcp', (_req, res) => {
     res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed' });
   });

@@ -30,6 +30,7 @@ const LINKED_PEERS = [
   '@modelcontextprotocol/server',
   '@modelcontextprotocol/core',
   '@modelcontextprotocol/node',
+  '@modelcontextprotocol/express',
   'express-oauth2-jwt-bearer',
   'typescript',
   '@types/express',
@@ -42,6 +43,8 @@ const PROGRAMS = {
   bundler: 'every export, bundler resolution',
   node10: 'every export, node10 resolution (types/main fields, no exports map)',
   'mcp-sdk': 'the MCP SDK Express transport and auth types next to multiAuth',
+  'mcp-sdk-v2': 'the MCP SDK v2 (createMcpExpressApp, createMcpHandler, scope challenges) next to multiAuth, as ESM and CommonJS',
+  'mcp-sdk-v2-no-v1': 'the same v2 consumer with the v1 SDK unresolvable',
   'jwt-bearer': "express-oauth2-jwt-bearer's auth() and guards next to multiAuth",
   'eojb-mcp': 'express-oauth2-jwt-bearer and both MCP SDKs in one app: mcpRequest(req) feeds either transport',
 } as const;
@@ -213,6 +216,8 @@ beforeAll(async () => {
   cpSync(FIXTURES, consumer, { recursive: true });
   copyFileSync(join(consumer, 'all-exports.ts'), join(consumer, 'all-exports.mts'));
   copyFileSync(join(consumer, 'all-exports.ts'), join(consumer, 'all-exports.cts'));
+  copyFileSync(join(consumer, 'mcp-sdk-v2.ts'), join(consumer, 'mcp-sdk-v2.mts'));
+  copyFileSync(join(consumer, 'mcp-sdk-v2.ts'), join(consumer, 'mcp-sdk-v2.cts'));
   esm = track(run(process.execPath, [join(consumer, 'runtime', 'esm.mjs')], { cwd: consumer }));
   cjs = track(run(process.execPath, [join(consumer, 'runtime', 'cjs.cjs')], { cwd: consumer }));
   const tsc = join(consumer, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -269,7 +274,30 @@ describe('the tarball', () => {
   });
 });
 
+describe('peer dependencies', () => {
+  it('declares the MCP SDK v1 and v2 as optional peers, so none, either or both may be installed', () => {
+    expect(manifest.peerDependencies).toMatchObject({
+      '@modelcontextprotocol/sdk': '^1.12',
+      '@modelcontextprotocol/server': '^2',
+      '@modelcontextprotocol/express': '^2',
+    });
+    expect(manifest.peerDependenciesMeta).toEqual({
+      '@modelcontextprotocol/sdk': { optional: true },
+      '@modelcontextprotocol/server': { optional: true },
+      '@modelcontextprotocol/express': { optional: true },
+    });
+  });
+});
+
 describe('loaded by Node from the installed tarball', () => {
+  it('needs no MCP SDK at run time: the build imports no @modelcontextprotocol package', () => {
+    const imports = readdirSync(installedDist).flatMap((file) =>
+      [...readFileSync(join(installedDist, file), 'utf8').matchAll(/(?:from|require\(|import\()\s*['"](@modelcontextprotocol\/[^'"]*)['"]/g)].map((m) => `${file}: ${m[1]}`),
+    );
+    expect(imports).toEqual([]);
+  });
+
+
   it('import() resolves to the ESM build and gives every value the declarations export', async () => {
     const report = parseReport(await esm);
     expect(report.resolved).toMatch(/\/node_modules\/express-multiauth\/dist\/index\.mjs$/);

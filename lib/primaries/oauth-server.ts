@@ -10,7 +10,7 @@ import {
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
 } from './protected-resource-metadata';
-import { notMine, whyNotMine } from '../core/types';
+import { finishPrimary } from './primary';
 import type { AuthServer, TokenVerifier } from '../core/types';
 
 /** Options of `oauthServer()`. */
@@ -135,12 +135,5 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
       return router;
     },
   };
-  // What the wrapped verifier can say about its servers is what ready() asks the primary.
-  if (typeof verifier.probe === 'function') server.probe = (context) => verifier.probe!(context);
-  // Keep the wrapped verifier's synchronous "not mine", so the primary skips foreign tokens as cheaply.
-  if (verifier[notMine]) server[notMine] = verifier[notMine];
-  if (verifier[whyNotMine]) server[whyNotMine] = verifier[whyNotMine];
-  if (options.name !== undefined) server.name = options.name;
-  if (requiredScopes !== undefined) server.requiredScopes = requiredScopes;
-  return server;
+  return finishPrimary(server, verifier, { name: options.name, requiredScopes });
 }

@@ -33,7 +33,9 @@ export function buildMcpServer(authInfo: AuthInfo | undefined, policy: McpPolicy
     }),
     write_note: server.registerTool(
       'write_note',
-      // The same rule as the middleware's, for a server mounted without it (v2 checks it before the call).
+      // The same rule as the middleware's, checked by v2 before the call. Behind `policy` it never
+      // fires (the middleware answers the 403 first); mounted without it, the caller lacking
+      // mcp:write finds this tool disabled below, not challenged: drop the disabling to get step-up.
       { description: 'Pretends to write a note; needs mcp:write', scopeChallenge: policy.scopeChallenge },
       async () => ({ content: [{ type: 'text', text: 'note written' }] }),
     ),

@@ -18,6 +18,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { killOnExit } from './children';
 
 const SCRIPT = path.join(__dirname, 'oidc-issuer.mjs');
 const DEFAULT_START_TIMEOUT_MS = 20_000;
@@ -266,21 +267,6 @@ interface ReadyLine {
   keys: Array<{ kid: string; alg: string }>;
 }
 
-// Children still running, killed if the test process exits without stop().
-// (They also exit by themselves when their stdin closes.)
-const live = new Set<ChildProcessWithoutNullStreams>();
-let exitHookInstalled = false;
-function track(child: ChildProcessWithoutNullStreams): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-}
-
 /**
  * Start an authorization server in a child process and wait until it serves.
  *
@@ -295,7 +281,7 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<Issuer> 
     env: { ...process.env, OIDC_ISSUER_CONFIG: JSON.stringify(childConfig) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  track(child);
+  killOnExit(child);
 
   // Until the child is ready its stderr is kept for the error message (a failed
   // start is reported once, in the rejection); afterwards it is passed through:

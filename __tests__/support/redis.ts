@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit } from './children';
 
 const START_TIMEOUT_MS = 15_000;
 
@@ -36,9 +37,6 @@ export interface RedisServer {
   /** Kills it and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
-
-const live = new Set<ChildProcess>();
-let exitHook = false;
 
 /** A port the system had free a moment ago; redis-server cannot be told to pick one itself. */
 async function freePort(): Promise<number> {
@@ -78,14 +76,7 @@ function spawnServer(binary: string, port: number, dir: string): ChildProcess {
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
+  killOnExit(child);
   return child;
 }
 

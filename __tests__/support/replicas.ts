@@ -7,8 +7,9 @@
  * const res = await fetch(`${replica.origin}/echo`, { headers: { authorization: `Bearer ${token}` } });
  * await replica.stop();
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { killOnExit } from './children';
 import type { Decision } from '../../lib/core/types';
 
 const SCRIPT = join(__dirname, 'replica-app.ts');
@@ -30,22 +31,12 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcessWithoutNullStreams>();
-let exitHook = false;
-
 export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
     env: { ...process.env, REPLICA_CONFIG: JSON.stringify(options) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
+  killOnExit(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -58,14 +49,14 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
       child.kill('SIGKILL');
       reject(new Error(`startReplica: ${why}\n${stderr}`));
     }
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
+    const earlyExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited (${signal ?? code}) before it was ready`);
+    child.once('exit', earlyExit);
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const line = out.split('\n').find((l) => l.includes('"ready":true'));
       if (line) {
         clearTimeout(timer);
-        child.removeAllListeners('exit');
-        child.once('exit', () => live.delete(child));
+        child.off('exit', earlyExit);
         resolve((JSON.parse(line) as { port: number }).port);
       }
     });

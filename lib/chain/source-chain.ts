@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { standardClaims } from '../core/claims';
+import { isScopeToken, standardClaims } from '../core/claims';
 import { isExpired, toleranceOf } from '../core/clock';
 import { notMine, whyNotMine } from '../core/types';
 import { redactToken } from '../core/redaction';
@@ -88,7 +88,9 @@ function toMultiAuthInfo(
   const info: MultiAuthInfo = {
     token,
     clientId: result.clientId,
-    scopes: [...result.scopes],
+    // RFC 6749 §3.3: an element that is not a scope token ("read admin") is no scope. Kept, it
+    // would be one scope here and two in the `scope` claim filled below for other guards.
+    scopes: result.scopes.filter(isScopeToken),
     source,
     extra: { ...extra, source },
   };
@@ -200,6 +202,8 @@ async function runOne(
     if (result === null || result === undefined) return { attempt: attempt('rejected', NOT_RECOGNISED) };
     const info = toMultiAuthInfo(result as AuthInfo & Partial<MultiAuthInfo>, token.raw, source.name);
     if (typeof info === 'string') return { attempt: attempt('errored', info) };
+    const dropped = (result as AuthInfo).scopes.length - info.scopes.length;
+    if (dropped > 0) context.note(`ignored ${dropped} scope element(s) that are not RFC 6749 scope tokens (a space, quote or backslash)`);
     if (isExpired(info.expiresAt, toleranceOf(source.verifier), Date.now())) {
       return { attempt: attempt('rejected', 'the token has expired') };
     }

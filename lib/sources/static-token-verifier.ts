@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isScopeToken } from '../core/claims';
 import { MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
 import { isB64Token } from '../http/token-extraction';
@@ -58,6 +59,10 @@ function checkEntry(value: unknown, index: number): StaticTokenEntry {
   refuseUnknownOptions('staticTokenVerifier', e, ENTRY_MEMBERS, `tokens[#${index + 1}]`);
   if (typeof e.clientId !== 'string' || e.clientId === '') fail(`${where} needs a non-empty string clientId`);
   if (!Array.isArray(e.scopes) || !e.scopes.every((s) => typeof s === 'string')) fail(`${where} needs scopes: an array of strings`);
+  const odd = (e.scopes as string[]).find((s) => !isScopeToken(s));
+  if (odd !== undefined) {
+    fail(`${where}: scope ${JSON.stringify(odd)} is not one RFC 6749 scope token (no spaces, quotes or backslashes); list each scope apart`);
+  }
   if (e.subject !== undefined && typeof e.subject !== 'string') fail(`${where}: subject must be a string`);
   if (e.expiresAt !== undefined && (typeof e.expiresAt !== 'number' || !Number.isFinite(e.expiresAt))) {
     fail(`${where}: expiresAt must be seconds since the epoch`);

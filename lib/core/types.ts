@@ -119,6 +119,12 @@ export interface DpopRouteContext {
   required: boolean;
 }
 
+/** What a primary is told about RFC 8705 mTLS when `multiAuth` has its `mtls` option, for its metadata. */
+export interface MtlsRouteContext {
+  /** Whether the primary's tokens must be certificate-bound (`tls_client_certificate_bound_access_tokens`). */
+  required: boolean;
+}
+
 /**
  * Optional fast path of a source: from the token's unverified parts, says synchronously that the
  * token cannot be this source's (`true`: another issuer's JWT, not a JWT at all). The chain then
@@ -217,7 +223,7 @@ export interface AuthServer extends TokenVerifier {
   /** Absolute URL of the RFC 9728 document that `routes()` serves. */
   resourceMetadataUrl?: string;
   /** The server's routes, built for the scopes `multiAuth` actually enforces. */
-  routes(context: { requiredScopes: string[]; dpop?: DpopRouteContext }): RequestHandler;
+  routes(context: { requiredScopes: string[]; dpop?: DpopRouteContext; mtls?: MtlsRouteContext }): RequestHandler;
 }
 
 /**

@@ -118,7 +118,7 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
     verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
     // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
     clockToleranceSeconds: verifier.clockToleranceSeconds,
-    routes({ requiredScopes: enforced, dpop }) {
+    routes({ requiredScopes: enforced, dpop, mtls }) {
       const description = {
         resource,
         // As given: an issuer identifier is compared as a string (RFC 8414 §3.3), and URL.href
@@ -129,7 +129,7 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
         resourceDocumentation: options.resourceDocumentation,
       };
       const router = Router();
-      router.use(protectedResourceMetadataRouter(describeResource(description, enforced, dpop)));
+      router.use(protectedResourceMetadataRouter(describeResource(description, enforced, dpop, mtls)));
       if (aliases.size > 0) router.use(pathAwareMetadata);
       router.use(wrapped);
       return router;

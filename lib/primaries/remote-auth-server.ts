@@ -141,8 +141,8 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
     verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
     // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
     clockToleranceSeconds: verifier.clockToleranceSeconds,
-    routes({ requiredScopes: enforced, dpop }) {
-      const resourceMetadata = protectedResourceMetadataRouter(describeResource(description, enforced, dpop));
+    routes({ requiredScopes: enforced, dpop, mtls }) {
+      const resourceMetadata = protectedResourceMetadataRouter(describeResource(description, enforced, dpop, mtls));
       if (asMetadata === undefined) return resourceMetadata;
       const router = Router();
       router.use(resourceMetadata, metadataDocumentRouter(AS_METADATA, asMetadata));

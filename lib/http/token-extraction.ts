@@ -24,15 +24,31 @@ function authorizationHeaderCount(req: IncomingMessage): number {
 }
 
 /**
+ * Whether a decoded query parameter name is what a framework's query parser files under
+ * `access_token`: the name itself, or qs's bracket forms (`access_token[]`, `access_token[0]`,
+ * `access_token[x]`), which Express 4 (and Express 5 with the "extended" parser) turn into
+ * `req.query.access_token`.
+ */
+function namesAccessToken(name: string): boolean {
+  return name === 'access_token' || (name.length > 12 && name.startsWith('access_token') && name[12] === '[');
+}
+
+/**
  * RFC 6750 §2.3: an `access_token` query parameter is a token only when it has a value; an
  * empty `?access_token=` (left by a form or a URL template) carries nothing to leak or refuse.
+ * Judged on the decoded names, as the framework reads them: `?access%5Ftoken=` and
+ * `?access_token[]=` leak the token just the same.
  */
 function hasQueryToken(req: IncomingMessage): boolean {
   const url = req.url;
   if (!url) return false;
   const q = url.indexOf('?');
-  if (q < 0 || url.indexOf('access_token', q) < 0) return false;
-  return new URLSearchParams(url.slice(q + 1)).getAll('access_token').some((value) => value !== '');
+  // Without a percent sign no name can decode to access_token unless it is spelled out.
+  if (q < 0 || (url.indexOf('access_token', q) < 0 && url.indexOf('%', q) < 0)) return false;
+  for (const [name, value] of new URLSearchParams(url.slice(q + 1))) {
+    if (value !== '' && namesAccessToken(name)) return true;
+  }
+  return false;
 }
 
 const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';

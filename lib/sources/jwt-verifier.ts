@@ -275,7 +275,39 @@ function readSecret(secret: unknown): Uint8Array<ArrayBuffer> {
   if (bytes.byteLength < HMAC_MIN_BYTES.HS256) {
     throw configError(`secret is ${bytes.byteLength} bytes; HMAC keys must be at least 32 bytes (RFC 7518 §3.2)`);
   }
+  const form = publicKeyForm(bytes);
+  if (form) {
+    throw configError(`secret is ${form}, a public key: anyone holding it could mint tokens with it as an HMAC key; pass it as \`publicKey\` instead`);
+  }
   return bytes;
+}
+
+/** What public-key form `bytes` is in (PEM, JWK, JWKS, SSH, base64 DER), or `undefined` for a plain secret. */
+function publicKeyForm(bytes: Uint8Array): string | undefined {
+  const text = new TextDecoder().decode(bytes).trim();
+  if (text.startsWith('-----BEGIN')) return 'a PEM key or certificate';
+  if (/^(?:ssh-|ecdsa-sha2-)/.test(text)) return 'an SSH key';
+  if (text.startsWith('{')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (isJsonObject(value) && typeof value.kty === 'string') return 'a JWK';
+    if (isJsonObject(value) && Array.isArray(value.keys)) return 'a JWKS';
+    return undefined;
+  }
+  // DER starts with a SEQUENCE (0x30), "M" in base64.
+  if (text.startsWith('M') && /^[A-Za-z0-9+/=\s]+$/.test(text)) {
+    try {
+      createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+      return 'a DER public key in base64';
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 type KeyKind = 'secret' | 'publicKey' | 'jwks';

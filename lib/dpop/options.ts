@@ -65,6 +65,8 @@ export interface ResolvedDpopOptions {
 
 const KNOWN = ['required', 'algorithms', 'maxProofAgeSeconds', 'nonce', 'url', 'store', 'maxReplayEntries'];
 const MIN_SECRET_BYTES = 32;
+/** Fewer distinct bytes than a hex string of random bytes has is a pattern, not a secret. */
+const MIN_DISTINCT_SECRET_BYTES = 8;
 
 function fail(message: string): never {
   throw new MultiAuthConfigError(`multiAuth: dpop.${message}`);
@@ -135,6 +137,11 @@ export function resolveDpopOptions(options: unknown, sourceNames: readonly strin
       typeof n.secret === 'string' ? Buffer.from(n.secret, 'utf8') : n.secret instanceof Uint8Array ? Buffer.from(n.secret) : undefined;
     if (!secret) fail('nonce.secret must be a string or bytes');
     if (secret.byteLength < MIN_SECRET_BYTES) fail(`nonce.secret must be at least ${MIN_SECRET_BYTES} bytes: a short secret lets nonces be guessed`);
+    // Length says nothing about guessability: "aaaa..." is the first secret an attacker tries.
+    const distinct = new Set(secret).size;
+    if (distinct < MIN_DISTINCT_SECRET_BYTES) {
+      fail(`nonce.secret holds only ${distinct} distinct byte value(s): use a random secret, e.g. crypto.randomBytes(32) or its hex`);
+    }
     nonce = { secret, lifetimeSeconds: positiveInteger(n.lifetimeSeconds, 'nonce.lifetimeSeconds', 300) };
   }
 

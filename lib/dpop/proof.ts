@@ -3,6 +3,7 @@ import { EmbeddedJWK, calculateJwkThumbprint, errors as joseErrors, jwtVerify } 
 import type { CryptoKey, JWK, JWTHeaderParameters, FlattenedJWSInput } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { NonceSource } from './nonce';
+import { proofKeyProblem } from './proof-key';
 import { ReplayGuard } from './replay';
 import type { ResolvedDpopOptions } from './options';
 
@@ -128,6 +129,8 @@ export class DpopProofVerifier {
         throw invalid('the proof\'s "jwk" holds private or symmetric key material');
       }
       if (embedded && typeof embedded === 'object' && typeof header.alg === 'string') {
+        const problem = proofKeyProblem(header.alg, embedded);
+        if (problem) throw invalid(`the proof's "jwk" is refused before any crypto: ${problem}`);
         cacheId = `${header.alg} ${JSON.stringify(embedded)}`;
         cached = this.keys.get(cacheId);
         if (cached) return cached.key;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isScopeToken, standardClaims } from '../core/claims';
 import { isExpired, toleranceOf } from '../core/clock';
-import { notMine, whyNotMine } from '../core/types';
+import { diagnoseRefusal, notMine, whyNotMine } from '../core/types';
 import { redactToken } from '../core/redaction';
 import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -250,5 +250,17 @@ export async function runChain(
     if (info) return { outcome: 'accepted', info, attempts, toleranceSeconds: toleranceOf(source.verifier) };
     if (attempt.outcome === 'failed') failed = true;
   }
+  diagnose(sources, token);
   return { outcome: failed ? 'failed' : 'rejected', attempts, asked };
+}
+
+/** Lets each source say whether the refusal points at its configuration (it warns; the answer stands). */
+function diagnose(sources: readonly NamedSource[], token: InspectedToken): void {
+  for (const source of sources) {
+    try {
+      source.verifier[diagnoseRefusal]?.(token, source.name);
+    } catch {
+      // A diagnosis is an aid to the operator; it must never change or delay the answer.
+    }
+  }
 }

@@ -142,6 +142,14 @@ export const notMine: unique symbol = Symbol.for('express-multiauth.notMine');
 export const whyNotMine: unique symbol = Symbol.for('express-multiauth.whyNotMine');
 
 /**
+ * Optional: told about a token the chain refused (no source accepted it), with the name the
+ * source is known by, so the source can say when the refusal points at its configuration rather
+ * than at the token (an issuer that differs only by a trailing slash). It warns, rate-limited;
+ * it never changes an answer, and it is not called for a token another source accepted.
+ */
+export const diagnoseRefusal: unique symbol = Symbol.for('express-multiauth.diagnoseRefusal');
+
+/**
  * A source of truth about tokens: the MCP SDK's `OAuthTokenVerifier` plus an optional name.
  *
  * Resolve the token's `AuthInfo` to accept it; resolve `null`/`undefined` or throw an error
@@ -153,6 +161,8 @@ export interface TokenVerifier {
   [notMine]?: (token: InspectedToken) => boolean;
   /** Why `notMine` said so (the `whyNotMine` symbol); set by this package's own verifiers. */
   [whyNotMine]?: (token: InspectedToken) => string;
+  /** Explains a refusal that looks like a configuration mistake (the `diagnoseRefusal` symbol); set by this package's JWT sources. */
+  [diagnoseRefusal]?: (token: InspectedToken, source: string) => void;
   /**
    * Reported as `req.auth.source` and in `onDecision`; unique within one `multiAuth`. Unnamed,
    * the primary is called `primary` and a verifier `verifier-<index in verifiers>`.

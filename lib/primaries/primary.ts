@@ -1,4 +1,4 @@
-import { notMine, whyNotMine } from '../core/types';
+import { diagnoseRefusal, notMine, whyNotMine } from '../core/types';
 import type { AuthServer, TokenVerifier } from '../core/types';
 
 /**
@@ -14,6 +14,7 @@ export function finishPrimary(
   if (typeof verifier.probe === 'function') server.probe = (context) => verifier.probe!(context);
   if (verifier[notMine]) server[notMine] = verifier[notMine];
   if (verifier[whyNotMine]) server[whyNotMine] = verifier[whyNotMine];
+  if (verifier[diagnoseRefusal]) server[diagnoseRefusal] = verifier[diagnoseRefusal];
   if (own.name !== undefined) server.name = own.name;
   if (own.requiredScopes !== undefined) server.requiredScopes = own.requiredScopes;
   return server;

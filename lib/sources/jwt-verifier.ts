@@ -34,7 +34,8 @@ import {
 import { checkIssuerKeys, checkJwks } from '../transport/readiness';
 import { inspectionOf } from '../core/token-inspection';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
-import { notMine, whyNotMine } from '../core/types';
+import { diagnoseRefusal, notMine, whyNotMine } from '../core/types';
+import { jwtNearMisses } from './near-miss';
 import { shown } from '../core/redaction';
 import type { InspectedToken, MultiAuthInfo, ProbeContext, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -145,12 +146,17 @@ export interface JwtVerifierOptions {
  * Finds the key for a token. `signal` is a getter: making the chain's AbortSignal costs more than
  * a cached key lookup, so it is asked for only when a fetch may happen.
  */
-type KeyResolver = (
+type KeyResolver = ((
   issuer: string,
   header: JWSHeaderParameters,
   input: FlattenedJWSInput,
   signal: () => AbortSignal | undefined,
-) => Promise<CryptoKey>;
+) => Promise<CryptoKey>) & {
+  /** The keys fetched for `issuer` so far, without fetching (remote key sets only). */
+  cachedKeys?(issuer: string): readonly JWK[] | undefined;
+  /** Refetches `issuer`'s key set unless jose's cooldown forbids it; `true` when it did. */
+  refetch?(issuer: string, signal: () => AbortSignal | undefined): Promise<boolean>;
+};
 
 function configError(message: string): MultiAuthConfigError {
   return new MultiAuthConfigError(`jwtVerifier: ${message}`);
@@ -435,7 +441,28 @@ async function keyFromRemote(
 
 function remoteResolver(jwksUri: URL, settings: Required<JwksFetchOptions>): KeyResolver {
   const keySet = remoteKeySet(jwksUri, settings);
-  return (_issuer, header, input, signal) => keyFromRemote(keySet, header, input, signal);
+  return Object.assign((_issuer: string, header: JWSHeaderParameters, input: FlattenedJWSInput, signal: () => AbortSignal | undefined) =>
+    keyFromRemote(keySet, header, input, signal), {
+    cachedKeys: () => keySet.jwks()?.keys,
+    refetch: (_issuer: string, signal: () => AbortSignal | undefined) => refetchKeySet(keySet, signal),
+  });
+}
+
+/**
+ * An issuer that replaced a key under the same `kid`: the cached key fails the signature, and
+ * jose refetches only on an unknown `kid`. One refetch is allowed per jose cooldown (the same
+ * clock as its unknown-`kid` refetch), so a stream of forged signatures costs at most one fetch
+ * per `cooldownMs`, and the source recovers without a restart. A refetch that fails changes
+ * nothing: the signature failure stands.
+ */
+async function refetchKeySet(keySet: RemoteJWKSet, signal: () => AbortSignal | undefined): Promise<boolean> {
+  if (keySet.coolingDown) return false;
+  try {
+    await untilAborted(keySet.reload(), signal());
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: boolean): KeyResolver {
@@ -446,7 +473,7 @@ function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: bool
   });
   // Per issuer, so that a key published by one issuer can never verify a token naming another.
   const keySets = new Map<string, { jwksUri: string; keySet: RemoteJWKSet }>();
-  return async (issuer, header, input, signal) => {
+  const resolve = async (issuer: string, header: JWSHeaderParameters, input: FlattenedJWSInput, signal: () => AbortSignal | undefined) => {
     const metadata = await discovery.get(issuer, { get signal() { return signal(); } });
     const jwksUri = metadata.jwks_uri;
     let current = keySets.get(issuer);
@@ -461,6 +488,13 @@ function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: bool
     }
     return keyFromRemote(current.keySet, header, input, signal);
   };
+  return Object.assign(resolve, {
+    cachedKeys: (issuer: string) => keySets.get(issuer)?.keySet.jwks()?.keys,
+    refetch: async (issuer: string, signal: () => AbortSignal | undefined) => {
+      const current = keySets.get(issuer);
+      return current !== undefined && refetchKeySet(current.keySet, signal);
+    },
+  });
 }
 
 function localResolver(jwks: JSONWebKeySet, single: boolean): KeyResolver {
@@ -588,13 +622,17 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
 
   let resolveKey: KeyResolver;
   let algorithms: JwtAlgorithm[];
+  /** What configured keys can verify; `undefined` while the keys are remote. */
+  let configuredKeyAlgorithms: ReadonlySet<JwtAlgorithm> | undefined;
   if (options.secret !== undefined) {
     const secret = readSecret(options.secret);
     const usable = new Set(HMAC_ALGORITHMS.filter((alg) => secret.byteLength >= HMAC_MIN_BYTES[alg]));
+    configuredKeyAlgorithms = usable;
     algorithms = chooseAlgorithms(options.algorithms, usable, 'secret');
     resolveKey = secretResolver(secret);
   } else if (options.publicKey !== undefined) {
     const { jwks, single, algorithms: usable } = readPublicKey(options.publicKey);
+    configuredKeyAlgorithms = usable;
     algorithms = chooseAlgorithms(options.algorithms, usable, 'publicKey');
     resolveKey = localResolver(jwks, single);
   } else {
@@ -699,7 +737,11 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const getKey = (header: JWSHeaderParameters, input: FlattenedJWSInput) => resolveKey(issuer, header, input, signal);
     let verified: JWTVerifyResult;
     try {
-      verified = await jwtVerify(token, getKey, verifyOptions);
+      verified = await jwtVerify(token, getKey, verifyOptions).catch(async (error: unknown) => {
+        // A key replaced under the same kid (see refetchKeySet): one more try with fresh keys.
+        if (!(error instanceof joseErrors.JWSSignatureVerificationFailed) || !(await resolveKey.refetch?.(issuer, signal))) throw error;
+        return jwtVerify(token, getKey, verifyOptions);
+      });
     } catch (error) {
       if (error instanceof joseErrors.JOSEAlgNotAllowed) {
         throw new InvalidTokenError(`JWT "alg" is ${shown(routed.header.alg)}; this source accepts ${algorithms.join(', ')}`);
@@ -746,5 +788,31 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return found.join('; ');
   }
 
-  return { name, verifyAccessToken, probe, clockToleranceSeconds: clockTolerance, [notMine]: foreign, [whyNotMine]: whyForeign };
+  /** For near-miss warnings: what the keys known without a fetch can verify, for a token naming `kid`. */
+  const keyAlgorithms = (issuer: string, kid: unknown): ReadonlySet<string> | undefined => {
+    if (configuredKeyAlgorithms) return configuredKeyAlgorithms;
+    const keys = resolveKey.cachedKeys?.(issuer);
+    if (!keys) return undefined;
+    const found = new Set<string>();
+    for (const jwk of keys) {
+      if (typeof kid === 'string' && jwk.kid !== kid) continue;
+      try {
+        for (const alg of jwkAlgorithms(jwk as Record<string, unknown>, 'a fetched key')) found.add(alg);
+      } catch {
+        // Not a key this source could ever use.
+      }
+    }
+    return found;
+  };
+  const diagnose = jwtNearMisses({ issuers, audiences, algorithms, keyAlgorithms });
+
+  return {
+    name,
+    verifyAccessToken,
+    probe,
+    clockToleranceSeconds: clockTolerance,
+    [notMine]: foreign,
+    [whyNotMine]: whyForeign,
+    [diagnoseRefusal]: diagnose,
+  };
 }

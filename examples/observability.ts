@@ -8,6 +8,34 @@ import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/ap
 import type { Decision } from '../lib/index';
 
 /**
+ * The request's URL for a log: the value of every `access_token` query parameter (RFC 6750 §2.3,
+ * the one parameter a bearer token travels in) replaced by `[redacted]`, whatever spelling
+ * reached the framework (`access%5Ftoken`, `access_token[]`, ...), so a log never holds a
+ * token a client put in the URL.
+ *
+ * @example
+ * loggableUrl({ url: '/whoami?access_token=ci_123&x=1' } as IncomingMessage); // '/whoami?access_token=[redacted]&x=1'
+ */
+export function loggableUrl(req: IncomingMessage): string {
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const pairs = url.slice(query + 1).split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    const rawName = eq < 0 ? pair : pair.slice(0, eq);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      name = rawName;
+    }
+    // Express's query parser also reads `access_token[]` and `access_token[0]` as access_token.
+    return name.replace(/\[[^\]]*\]$/, '').trim() === 'access_token' ? `${rawName}=[redacted]` : pair;
+  });
+  return `${url.slice(0, query)}?${pairs.join('&')}`;
+}
+
+/**
  * An `onDecision` that logs one line per decision: what the client got, which source, why each
  * source said what it said, and the request it belongs to. 503s are warnings: they need someone.
  */
@@ -24,7 +52,7 @@ export function logDecisions(logger: Logger): (decision: Decision, req: Incoming
       reason: decision.reason,
       attempts: decision.attempts.map((a) => `${a.source}: ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`),
       method: req?.method,
-      url: (req as { originalUrl?: string } | undefined)?.originalUrl ?? req?.url,
+      url: req ? loggableUrl(req) : undefined,
       requestId: req?.headers['x-request-id'],
     };
     if (decision.status >= 500) logger.warn(line, 'auth decision');
@@ -37,7 +65,7 @@ export function logDecisions(logger: Logger): (decision: Decision, req: Incoming
  * source, and each source's reason (`[auth] rejected 401 GET /whoami: machines: rejected (...)`).
  */
 export function decisionLine(decision: Decision, req: IncomingMessage | undefined): string {
-  const where = req ? ` ${req.method} ${(req as { originalUrl?: string }).originalUrl ?? req.url}` : ' verify()';
+  const where = req ? ` ${req.method} ${loggableUrl(req)}` : ' verify()';
   const who = decision.source ? ` via ${decision.source}` : '';
   const detail = [
     decision.cached ? 'cached' : undefined,

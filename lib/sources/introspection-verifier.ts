@@ -316,7 +316,17 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     const { status } = response;
     if (status === 200) {
       const body = parseJson(response.body);
-      if (!isObject(body)) throw unavailable('200 answer is not a JSON object');
+      // A web page (a login form, a proxy's page) or other non-JSON at 200 is the answer of
+      // something that is not an RFC 7662 endpoint: the configuration must change, as for a
+      // JWKS URL answering HTML.
+      if (!isObject(body)) {
+        throw unavailable(
+          `the endpoint ${endpoint.href} answered 200 with ${body === undefined ? 'something that is not JSON' : 'JSON that is not an object'}; ` +
+            'is endpoint the introspection endpoint (RFC 7662, e.g. the metadata\'s introspection_endpoint)?',
+          undefined,
+          true,
+        );
+      }
       if (body.active === false) return { accepted: false, reason: 'the token is not active' };
       if (body.active !== true) throw unavailable('200 answer has no boolean "active"');
       const verdict = judgeActive(body);

@@ -14,14 +14,20 @@
 import { execFile, execFileSync, type ExecFileOptions } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { anchorsOf, relativeLinks } from './support/markdown';
 
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(__dirname, 'fixtures', 'consumers');
 const PACKAGE = 'express-multiauth';
 
-/** The documents the tarball ships next to the code: README.md links to the others. */
-const DOCUMENTS = ['BENCHMARKS.md', 'CHANGELOG.md', 'README.md', 'SECURITY.md'];
+/**
+ * The documents the tarball ships next to the code: README.md links to the others, and the guides
+ * in docs/ ship so that its links resolve wherever the package is read (node_modules, the npm
+ * page's file view, unpkg) and match the installed version.
+ */
+const GUIDES = readdirSync(join(ROOT, 'docs')).filter((file) => file.endsWith('.md')).map((file) => `docs/${file}`);
+const DOCUMENTS = ['BENCHMARKS.md', 'CHANGELOG.md', 'README.md', 'SECURITY.md', ...GUIDES].sort();
 
 /** Peers the consumers compile or run against, linked from this repo's node_modules. */
 const LINKED_PEERS = [
@@ -238,18 +244,25 @@ describe('the tarball', () => {
     expect(others).toEqual(['LICENSE', 'dist/index.cjs', 'dist/index.d.mts', 'dist/index.d.ts', 'dist/index.mjs', 'package.json']);
   });
 
-  it('ships README.md, CHANGELOG.md, SECURITY.md and BENCHMARKS.md', () => {
+  it('ships README.md, CHANGELOG.md, SECURITY.md, BENCHMARKS.md and every guide in docs/', () => {
+    expect(GUIDES.length).toBeGreaterThan(5);
     expect(packedFiles).toEqual(expect.arrayContaining(DOCUMENTS));
   });
 
-  it('ships every file a relative link in README.md points at, so no link is dead on the npm page or in node_modules', () => {
-    const readme = readFileSync(join(consumer, 'node_modules', PACKAGE, 'README.md'), 'utf8');
-    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
-      .map((m) => m[1])
-      .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith('#'))
-      .map((target) => target.split('#')[0]);
-    expect(targets.length).toBeGreaterThan(0);
-    expect([...new Set(targets)].filter((target) => !packedFiles.includes(target))).toEqual([]);
+  it('ships every file (and heading) a relative link in a shipped document points at, so no link is dead in node_modules', () => {
+    const installed = join(consumer, 'node_modules', PACKAGE);
+    const shipped = packedFiles.filter((file) => file.endsWith('.md'));
+    const links = shipped.flatMap((document) =>
+      relativeLinks(readFileSync(join(installed, document), 'utf8')).map((link) => ({ document, ...link })),
+    );
+    expect(links.filter((link) => link.document === 'README.md').length).toBeGreaterThan(5);
+    const dead = links.filter(({ document, target }) => {
+      const [path, anchor] = target.split('#');
+      const file = path === '' ? document : posix.normalize(posix.join(posix.dirname(document), path));
+      if (!packedFiles.includes(file)) return true;
+      return anchor !== undefined && !anchorsOf(readFileSync(join(installed, file), 'utf8')).has(anchor);
+    });
+    expect(dead.map(({ document, line, target }) => `${document}:${line}: ${target}`)).toEqual([]);
   });
 
   it('is what npm pack reported', () => {

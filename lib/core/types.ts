@@ -85,6 +85,12 @@ export interface InspectedToken {
   readonly digest: Buffer;
   /** The same SHA-256, base64-encoded: a cheaper cache key than `digest`. */
   readonly digestKey: string;
+  /**
+   * What identifies the token however it is spelled: `digestKey`, except for an ECDSA-signed JWT
+   * spelled otherwise than canonically (s above n/2, loose base64url), whose canonical spelling's
+   * digest it is. Keys the result cache, shared rejections and `tokenId`.
+   */
+  readonly identityKey: string;
   /** Decoded (unverified) header and payload when the token has the shape of a compact JWS, else `undefined`. */
   readonly jwt: UnverifiedJwt | undefined;
 }

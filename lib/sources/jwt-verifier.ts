@@ -532,8 +532,9 @@ const BASE64URL_RUN = /^[A-Za-z0-9_-]+$/;
 
 /**
  * RFC 7515 §2 / §7.1: the signature is unpadded base64url. jose decodes it forgivingly (stray
- * low bits), so one signature has several spellings; only the canonical one is accepted, so a
- * valid token cannot be re-spelled into a new string (a new cache key, a "different" token).
+ * low bits), so one signature has several spellings; only the canonical base64url is accepted.
+ * That does not make a token's string unique: an ECDSA signature's s can also be spelled n - s,
+ * and both verify. One identity per token comes from `InspectedToken.identityKey` instead.
  */
 function hasCanonicalSignature(token: string): boolean {
   const signature = token.slice(token.lastIndexOf('.') + 1);

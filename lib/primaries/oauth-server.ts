@@ -10,7 +10,7 @@ import {
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
 } from './protected-resource-metadata';
-import { finishPrimary } from './primary';
+import { finishPrimary, forThisResource } from './primary';
 import type { AuthServer, TokenVerifier } from '../core/types';
 
 /** Options of `oauthServer()`. */
@@ -115,7 +115,7 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
 
   const server: AuthServer = {
     resourceMetadataUrl: protectedResourceMetadataUrl(resource),
-    verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
+    verifyAccessToken: forThisResource(verifier, resource),
     // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
     clockToleranceSeconds: verifier.clockToleranceSeconds,
     routes({ requiredScopes: enforced, dpop, mtls }) {

@@ -1,5 +1,6 @@
 import { MultiAuthConfigError } from '../core/errors';
 import { checkScopes } from '../core/claims';
+import { OFFLINE_ACCESS } from '../core/scopes';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { resolveDpopOptions, type DpopOptions, type ResolvedDpopOptions } from '../dpop/options';
 import type { CacheOptions } from './result-cache';
@@ -21,6 +22,7 @@ export interface MultiAuthOptions {
   /**
    * Scopes every accepted token must carry (else 403). `undefined` inherits the primary's (none
    * without one); `[]` means none. Also advertised in `scope=` and the primary's metadata.
+   * `offline_access` is dropped: it asks for refresh tokens, it is no resource's requirement.
    */
   requiredScopes?: readonly string[];
   /**
@@ -122,6 +124,11 @@ function checkVerifier(value: unknown, what: string): TokenVerifier {
   return value as unknown as TokenVerifier;
 }
 
+/** A scope list as enforced: checked, without duplicates, without `offline_access`. */
+function requiredList(value: unknown, what: string): readonly string[] {
+  return Object.freeze(checkScopes(value, what).filter((scope) => scope !== OFFLINE_ACCESS));
+}
+
 function checkCache(value: unknown): false | CacheOptions {
   if (value === undefined) return {};
   if (value === false) return false;
@@ -183,8 +190,8 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
   }
 
   let requiredScopes: readonly string[];
-  if (options.requiredScopes !== undefined) requiredScopes = checkScopes(options.requiredScopes, 'requiredScopes');
-  else if (primary?.requiredScopes !== undefined) requiredScopes = checkScopes(primary.requiredScopes, 'primary.requiredScopes');
+  if (options.requiredScopes !== undefined) requiredScopes = requiredList(options.requiredScopes, 'requiredScopes');
+  else if (primary?.requiredScopes !== undefined) requiredScopes = requiredList(primary.requiredScopes, 'primary.requiredScopes');
   else requiredScopes = Object.freeze([]);
 
   let resourceMetadataUrl: string | undefined;

@@ -5,6 +5,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { MultiAuthError } from '../core/errors';
+import { advertisable } from '../core/scopes';
 
 /** What every challenge may carry besides the error itself. */
 export interface ChallengeContext {
@@ -33,9 +34,13 @@ export function quoteSafe(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
 }
 
-/** `scope=` takes space-separated scope tokens (%x21 / %x23-5B / %x5D-7E). */
+/**
+ * `scope=` takes space-separated scope tokens (%x21 / %x23-5B / %x5D-7E). `offline_access` is
+ * never named (MCP 2026-07-28: refresh tokens are not a resource requirement), wherever it was
+ * configured.
+ */
 function scopeValue(scopes: readonly string[]): string {
-  return scopes.map((s) => s.replace(/[^\x21\x23-\x5B\x5D-\x7E]/g, '')).filter(Boolean).join(' ');
+  return advertisable(scopes).map((s) => s.replace(/[^\x21\x23-\x5B\x5D-\x7E]/g, '')).filter(Boolean).join(' ');
 }
 
 /**
@@ -118,6 +123,20 @@ function send(res: ServerResponse, answer: PreparedAnswer): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Length', answer.length);
   res.end(answer.body);
+}
+
+/**
+ * A JSON-RPC error as the HTTP answer (MCP streamable HTTP): e.g. 400 with `-32020`
+ * (`HeaderMismatch`) when the MCP standard headers contradict the body. No challenge: the
+ * credentials are not what is wrong.
+ */
+export function sendJsonRpcError(res: ServerResponse, status: number, id: string | number | null, code: number, message: string): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** 401 without an error code: the client sent no credentials and should go get a token. */

@@ -11,6 +11,46 @@ import type { LaterRefusal, MultiAuthInfo } from '../core/types';
 export interface RequestContext extends ChallengeContext {
   /** Present when the `multiAuth` has an `onDecision`. */
   readonly report?: (req: IncomingMessage, refusal: LaterRefusal) => void;
+  /**
+   * What the `mcpPolicy`s created with `{ auth }` for this `multiAuth` require of the request's
+   * parsed JSON-RPC body, so a refusal made before them (the router's, a guard's) names their
+   * scopes too: one challenge per operation.
+   */
+  readonly operationScopes?: OperationScopes;
+}
+
+/**
+ * What an `mcpPolicy` requires of a request's parsed body, given the scopes the token holds
+ * (`undefined`: not known, e.g. no token), so that the alternative of an `anyScopes` rule the
+ * token already uses is the one named.
+ */
+export type OperationScopes = (req: IncomingMessage, held?: readonly string[]) => readonly string[];
+
+/**
+ * How `mcpPolicy(rules, { auth })` tells the `multiAuth` router about itself: a method under
+ * this registered symbol on the router, so the router's own 403 names the policy's scopes too.
+ */
+export const REGISTER_OPERATION_SCOPES = Symbol.for('express-multiauth.register-operation-scopes');
+
+/**
+ * Scopes the guards and policies a request already passed required of it. A refusal further
+ * down names them again, or the client's next token (asked for with exactly `scope=`) would
+ * lose them.
+ */
+const PASSED = Symbol.for('express-multiauth.passed-scopes');
+
+type WithPassed = IncomingMessage & { [PASSED]?: readonly string[] };
+
+/** Records that `req` passed a check requiring `scopes`. */
+export function notePassedScopes(req: IncomingMessage, scopes: readonly string[]): void {
+  if (scopes.length === 0) return;
+  const holder = req as WithPassed;
+  holder[PASSED] = [...new Set([...(holder[PASSED] ?? []), ...scopes])];
+}
+
+/** What the checks `req` passed so far required (see `notePassedScopes`). */
+export function passedScopes(req: IncomingMessage): readonly string[] {
+  return (req as WithPassed)[PASSED] ?? [];
 }
 
 /**

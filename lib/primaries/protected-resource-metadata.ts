@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { RequestHandler } from 'express';
 import cors from 'cors';
 import { MultiAuthConfigError } from '../core/errors';
+import { challengeScopes } from '../core/scopes';
 import type { DpopRouteContext, MtlsRouteContext } from '../core/types';
 
 /** The RFC 9728 document a primary serves for its resource. */
@@ -94,7 +95,9 @@ export interface ResourceDescription {
  * accepts DPoP, the proof algorithms and whether this resource's tokens must be bound; when it
  * accepts certificate-bound tokens, whether they must be.
  * `scopes_supported` is what the operator lists plus what is enforced, so a client that reads
- * the metadata asks for a token that will be accepted.
+ * the metadata asks for a token that will be accepted; never `offline_access`, wherever it was
+ * configured (MCP 2026-07-28: refresh tokens are not a resource requirement; the authorization
+ * server's own metadata is where clients look for it).
  */
 export function describeResource(
   description: ResourceDescription,
@@ -105,7 +108,7 @@ export function describeResource(
   const metadata: ProtectedResourceMetadata = {
     resource: description.resource,
     authorization_servers: [...description.authorizationServers],
-    scopes_supported: [...new Set([...(description.scopesSupported ?? []), ...requiredScopes])],
+    scopes_supported: challengeScopes(description.scopesSupported, requiredScopes),
     bearer_methods_supported: ['header'],
   };
   if (description.resourceName !== undefined) metadata.resource_name = description.resourceName;

@@ -10,6 +10,7 @@ export type { DpopOptions, DpopAlgorithm } from './dpop/options';
 // Sources
 export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './sources/static-token-verifier';
 export { jwtVerifier, type JwtVerifierOptions, type JwtAlgorithm, type JwksFetchOptions } from './sources/jwt-verifier';
+export type { PublicJwk, PublicJwkSet } from './core/jwk';
 export {
   introspectionVerifier,
   type IntrospectionVerifierOptions,

@@ -19,6 +19,7 @@ import {
   type JWTVerifyResult,
   type RemoteJWKSet,
 } from 'jose';
+import type { PublicJwk, PublicJwkSet } from '../core/jwk';
 import { boundedFetch, BoundedFetchError } from '../transport/bounded-fetch';
 import { firstString, isNonEmptyString, scopeList } from '../core/claims';
 import { InvalidTokenError, MultiAuthConfigError, MultiAuthError, TemporarilyUnavailableError } from '../core/errors';
@@ -110,7 +111,7 @@ export interface JwtVerifierOptions {
    * The verification key(s): an SPKI PEM (`-----BEGIN PUBLIC KEY-----`), a public JWK, or a JWKS.
    * A single key is used whatever `kid` the token names; a JWKS is searched by `kid` and `alg`.
    */
-  publicKey?: string | JWK | JSONWebKeySet;
+  publicKey?: string | PublicJwk | PublicJwkSet;
   /** Shared secret for HS256/HS384/HS512; at least 32 bytes (48 for HS384, 64 for HS512). */
   secret?: string | Uint8Array;
   /**

@@ -13,7 +13,7 @@
  * links to this repo's node_modules: the versions the lockfile pins, nothing downloaded.
  */
 import { execFile, execFileSync, type ExecFileOptions } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { anchorsOf, relativeLinks } from './support/markdown';
@@ -294,6 +294,10 @@ describe('the tarball', () => {
       return anchor !== undefined && !anchorsOf(readFileSync(join(installed, file), 'utf8')).has(anchor);
     });
     expect(dead.map(({ document, line, target }) => `${document}:${line}: ${target}`)).toEqual([]);
+  });
+
+  it('has a README of at most 15 kB, read in a few minutes on the npm page; the rest is in docs/', () => {
+    expect(statSync(join(consumer, 'node_modules', PACKAGE, 'README.md')).size).toBeLessThanOrEqual(15_000);
   });
 
   it('is what npm pack reported', () => {

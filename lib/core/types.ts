@@ -3,6 +3,7 @@
 // for routing). Imports nothing from the package's other folders.
 
 import type { IncomingMessage } from 'node:http';
+import type { rulesDigest } from './rules';
 import type { RequestHandler } from 'express';
 
 /**
@@ -104,10 +105,11 @@ export interface VerifyContext {
   /** The HTTP request being authenticated, when there is one (absent for `auth.verify(token)`). */
   req?: IncomingMessage;
   /**
-   * `true` when the caller checks a sender-constrained token's `cnf` itself (`multiAuth` with
-   * its `dpop` option: against the request's DPoP proof, or refusing it as Bearer). A source then
-   * accepts a token with `cnf` and keeps `cnf` in `payload`; without it, such a token is refused,
-   * since nothing else would check its proof of possession.
+   * `true` when the caller checks a sender-constrained token's `cnf` itself: `multiAuth` always
+   * does (its binding rule, for every source, against the request's DPoP proof or client
+   * certificate, refusing it as Bearer). A source then accepts a token with `cnf` and keeps `cnf`
+   * in `payload`; without it (a direct call), such a token is refused, since nothing else would
+   * check its proof of possession.
    */
   senderConstrained?: boolean;
   /**
@@ -167,6 +169,8 @@ export interface TokenVerifier {
   [notMine]?: (token: InspectedToken) => boolean;
   /** Why `notMine` said so (the `whyNotMine` symbol); set by this package's own verifiers. */
   [whyNotMine]?: (token: InspectedToken) => string;
+  /** The digest of this source's rules (the `rulesDigest` symbol); set by this package's own verifiers from their options. */
+  [rulesDigest]?: string;
   /** Explains a refusal that looks like a configuration mistake (the `diagnoseRefusal` symbol); set by this package's JWT sources. */
   [diagnoseRefusal]?: (token: InspectedToken, source: string) => void;
   /**

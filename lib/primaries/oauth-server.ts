@@ -135,5 +135,5 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
       return router;
     },
   };
-  return finishPrimary(server, verifier, { name: options.name, requiredScopes });
+  return finishPrimary(server, verifier, { name: options.name, requiredScopes, resource });
 }

@@ -1,5 +1,6 @@
 import { InvalidTokenError } from '../core/errors';
 import { shown } from '../core/redaction';
+import { describeRules, rulesDigest } from '../core/rules';
 import { diagnoseRefusal, notMine, whyNotMine } from '../core/types';
 import type { AuthInfo, AuthServer, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -40,17 +41,21 @@ export function forThisResource(verifier: TokenVerifier, resource: string): Toke
 /**
  * What both primaries take over from the verifier they wrap, so that a primary is as cheap and
  * as explainable as that verifier: its `ready()` probe, its synchronous "not mine" answer and
- * the reason for it; then the primary's own name and required scopes.
+ * the reason for it, the digest of its rules (with the resource the primary checks); then the
+ * primary's own name and required scopes.
  */
 export function finishPrimary(
   server: AuthServer,
   verifier: TokenVerifier,
-  own: { name?: string; requiredScopes?: string[] },
+  own: { name?: string; requiredScopes?: string[]; resource: string },
 ): AuthServer {
   if (typeof verifier.probe === 'function') server.probe = (context) => verifier.probe!(context);
   if (verifier[notMine]) server[notMine] = verifier[notMine];
   if (verifier[whyNotMine]) server[whyNotMine] = verifier[whyNotMine];
   if (verifier[diagnoseRefusal]) server[diagnoseRefusal] = verifier[diagnoseRefusal];
+  // The primary's rules are the wrapped verifier's plus its own resource check.
+  const wrapped = verifier[rulesDigest];
+  if (wrapped !== undefined) server[rulesDigest] = describeRules('primary', { wrapped, resource: own.resource });
   if (own.name !== undefined) server.name = own.name;
   if (own.requiredScopes !== undefined) server.requiredScopes = own.requiredScopes;
   return server;

@@ -149,5 +149,5 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
       return router;
     },
   };
-  return finishPrimary(server, verifier, { name: options.name, requiredScopes });
+  return finishPrimary(server, verifier, { name: options.name, requiredScopes, resource });
 }

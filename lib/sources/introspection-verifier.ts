@@ -4,6 +4,7 @@ import { firstString, isNonEmptyString, resourceFromAudience, scopeList } from '
 import { remoteUrlProblem } from '../transport/issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { inspectionOf } from '../core/token-inspection';
+import { describeRules, rulesDigest } from '../core/rules';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { shown } from '../core/redaction';
 import { randomBytes } from 'node:crypto';
@@ -507,6 +508,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
 
   return {
     name,
+    [rulesDigest]: describeRules('introspection', options as unknown as Record<string, unknown>),
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError('introspection: empty token');
       const inspected = inspectionOf(token, context);

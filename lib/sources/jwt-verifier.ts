@@ -34,6 +34,7 @@ import {
 } from '../transport/issuer-discovery';
 import { checkIssuerKeys, checkJwks } from '../transport/readiness';
 import { inspectionOf } from '../core/token-inspection';
+import { describeRules, rulesDigest } from '../core/rules';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { diagnoseRefusal, notMine, whyNotMine } from '../core/types';
 import { jwtNearMisses } from './near-miss';
@@ -816,5 +817,6 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     [notMine]: foreign,
     [whyNotMine]: whyForeign,
     [diagnoseRefusal]: diagnose,
+    [rulesDigest]: describeRules('jwt', options as unknown as Record<string, unknown>),
   };
 }

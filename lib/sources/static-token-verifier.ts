@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isScopeToken } from '../core/claims';
 import { MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
+import { describeRules, rulesDigest } from '../core/rules';
 import { isB64Token } from '../http/token-extraction';
 import { decodeUnverifiedJwt, inspectionOf } from '../core/token-inspection';
 import { notMine } from '../core/types';
@@ -119,6 +120,8 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
       return `${entries.length} static key${entries.length === 1 ? '' : 's'}; nothing remote to check`;
     },
     ...(anyJwtShaped ? {} : { [notMine]: jwtNotMine }),
+    // The keys' digests, never the keys: what another router with other keys would refuse differs.
+    [rulesDigest]: describeRules('static', { name, tokens: entries.map((e) => [e.digest.toString('hex'), e.info]) }),
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
       const digest = inspectionOf(token, context).digest;
       let match: StaticTokenEntry | undefined;

@@ -223,7 +223,10 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     cache: checkCache(options.cache),
     maxTokenLength: options.maxTokenLength === undefined ? 8_192 : Math.floor(checkPositiveNumber(options.maxTokenLength, 'maxTokenLength')),
     onDecision: options.onDecision as ResolvedConfig['onDecision'],
-    dpop: withReplayStore(resolveDpopOptions(options.dpop, sources.map((s) => s.name)), store),
+    dpop: withReplayStore(
+      resolveDpopOptions(options.dpop, sources.map((s) => s.name), primaryUrl === undefined ? undefined : new URL(primaryUrl).origin),
+      store,
+    ),
     store,
   };
 }

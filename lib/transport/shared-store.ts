@@ -135,6 +135,11 @@ export class SharedStore {
     return `${this.prefix}:${purpose}:${createHash('sha256').update(purpose).update('\0').update(id).digest('base64url')}`;
   }
 
+  /** Whether the store has an atomic `setIfAbsent`, so {@link firstSighting} has no race between replicas. */
+  get atomic(): boolean {
+    return typeof this.store.setIfAbsent === 'function';
+  }
+
   /** `true` while the store is being left alone after a failure. */
   get unavailable(): boolean {
     return this.down && Date.now() < this.downUntil;

@@ -114,6 +114,13 @@ function checkAbsoluteUrl(value: unknown, what: string): string {
 }
 
 function checkVerifier(value: unknown, what: string): TokenVerifier {
+  // An Express auth middleware (express-oauth2-jwt-bearer's auth(), passport.authenticate(...)).
+  if (typeof value === 'function') {
+    fail(
+      `${what} is a function (an Express middleware?), not a token verifier; wrap a middleware with ` +
+        `middlewareVerifier({ name, middleware }), or pass an object with a verifyAccessToken(token) method`,
+    );
+  }
   if (!isObject(value) || typeof value.verifyAccessToken !== 'function') {
     fail(`${what} must be a token verifier: an object with a verifyAccessToken(token) method`);
   }
@@ -212,6 +219,14 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
   if (options.authRequired !== undefined && typeof options.authRequired !== 'boolean') fail('authRequired must be true or false');
   if (options.onDecision !== undefined && typeof options.onDecision !== 'function') fail('onDecision must be a function');
   const store = toSharedStore(options.store, 'multiAuth');
+  const cache = checkCache(options.cache);
+  if (store && (cache === false || cache.negativeMax === 0)) {
+    // The store shares what the rejection cache remembers; with that off it would hold nothing.
+    fail(
+      `store shares rejections through the rejection cache, which is off (${cache === false ? 'cache: false' : 'cache.negativeMax: 0'}); ` +
+        'turn the cache on, or leave store out (for DPoP replay memory alone, pass it as dpop.store)',
+    );
+  }
 
   return {
     primary,
@@ -220,7 +235,7 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     resourceMetadataUrl,
     authRequired: options.authRequired ?? true,
     timeoutMs: options.timeoutMs === undefined ? 5_000 : checkPositiveNumber(options.timeoutMs, 'timeoutMs', MAX_TIMER_MS),
-    cache: checkCache(options.cache),
+    cache,
     maxTokenLength: options.maxTokenLength === undefined ? 8_192 : Math.floor(checkPositiveNumber(options.maxTokenLength, 'maxTokenLength')),
     onDecision: options.onDecision as ResolvedConfig['onDecision'],
     dpop: withReplayStore(

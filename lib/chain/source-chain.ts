@@ -92,6 +92,8 @@ function toMultiAuthInfo(
     // would be one scope here and two in the `scope` claim filled below for other guards.
     scopes: result.scopes.filter(isScopeToken),
     source,
+    // Replaced below by the claims, once the fields they are built from are set.
+    payload: {},
     extra: { ...extra, source },
   };
   if (expiresAt !== undefined) info.expiresAt = expiresAt;

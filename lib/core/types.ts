@@ -57,8 +57,12 @@ export interface MultiAuthInfo {
   source: string;
   /** `sub`, where known. */
   subject?: string;
-  /** Claims: the JWT payload, the introspection response, or a static key's claims. */
-  payload?: Record<string, unknown>;
+  /**
+   * Claims: the JWT payload, the introspection response, or a static key's claims. Always set:
+   * for a source that has no claims of its own, `multiAuth` fills in the standard ones it knows
+   * (`client_id`, `scope`, `sub`, `exp`).
+   */
+  payload: Record<string, unknown>;
   /** JWS protected header; JWT sources only. */
   header?: Record<string, unknown>;
   /** The source's own `extra`, plus `source` mirrored for handlers typed with the SDK's `AuthInfo`. */

@@ -5,6 +5,11 @@
  * chooses from the configuration (never from the token), so the number of causes stays bounded.
  */
 
+/** Process-warning code of a refusal that points at the configuration rather than at the token. */
+export const NEAR_MISS_WARNING = 'MULTIAUTH_NEAR_MISS';
+/** Process-warning code of a guard that cannot work where it is mounted or as it is written. */
+export const GUARD_WARNING = 'MULTIAUTH_GUARD';
+
 /** How often the same cause is warned about again. */
 export const WARNING_INTERVAL_MS = 60_000;
 

@@ -4,6 +4,7 @@ import { sendError, sendNoCredentials } from './challenge';
 import { InsufficientScopeError, MultiAuthConfigError } from '../core/errors';
 import { challengeScopes, missingScopes, scopesHeld } from '../core/scopes';
 import { getAuth, getChallengeContext, notePassedScopes, passedScopes, reportRefusal, type RequestContext } from './request-auth';
+import { GuardDiagnosis } from './guard-diagnosis';
 import type { MultiAuthInfo } from '../core/types';
 
 /**
@@ -13,6 +14,11 @@ import type { MultiAuthInfo } from '../core/types';
 type Check = (auth: MultiAuthInfo, held: readonly string[]) => string | undefined;
 
 function checkNames(names: string[], guard: string, what: string): readonly string[] {
+  // requireScopes(['a', 'b']) is the commonest slip (express-oauth2-jwt-bearer takes an array).
+  if (names.length === 1 && Array.isArray(names[0])) {
+    const list = (names[0] as unknown[]).map((name) => JSON.stringify(name)).join(', ');
+    throw new MultiAuthConfigError(`${guard}() takes each ${what} as a separate argument, not an array: write ${guard}(${list})`);
+  }
   if (names.length === 0) throw new MultiAuthConfigError(`${guard}() needs at least one ${what}`);
   for (const name of names) {
     if (typeof name !== 'string' || name === '' || /\s/.test(name)) {
@@ -41,11 +47,12 @@ function scopesToAsk(req: IncomingMessage, context: RequestContext, route: reado
  * `routeScopes(held)` are what the route adds to `scope=` (one alternative for
  * `requireAnyScope`); a request that passes is remembered to have needed them.
  */
-function guard(rule: string, check: Check, routeScopes: (held: readonly string[] | undefined) => readonly string[], description: string): RequestHandler {
+function guard(rule: string, check: Check, routeScopes: (held: readonly string[] | undefined) => readonly string[], description: string, diagnosis = new GuardDiagnosis(rule)): RequestHandler {
   return (req, res, next) => {
     const context = getChallengeContext(req);
     const auth = getAuth(req);
     if (!auth) {
+      diagnosis.unseen(req);
       const challengeScopes = scopesToAsk(req, context, routeScopes(undefined));
       reportRefusal(req, context, { outcome: 'no_credentials', status: 401, rule, reason: 'no credentials' });
       sendNoCredentials(res, { ...context, scopes: challengeScopes.length > 0 ? challengeScopes : context.scopes });
@@ -53,12 +60,13 @@ function guard(rule: string, check: Check, routeScopes: (held: readonly string[]
     }
     const held = scopesHeld(auth);
     const mismatch = check(auth, held);
+    const explained = diagnosis.explain(auth, held, context, mismatch !== undefined);
     if (mismatch === undefined) {
       notePassedScopes(req, routeScopes(held));
       next();
       return;
     }
-    reportRefusal(req, context, { outcome: 'forbidden', status: 403, rule, reason: mismatch });
+    reportRefusal(req, context, { outcome: 'forbidden', status: 403, rule, reason: mismatch + explained });
     sendError(res, new InsufficientScopeError(scopesToAsk(req, context, routeScopes(held)), description), context);
   };
 }
@@ -80,6 +88,7 @@ export function requireScopes(...scopes: string[]): RequestHandler {
     (auth, held) => (needed.every((s) => held.includes(s)) ? undefined : lacking(auth, held, needed)),
     () => needed,
     'The access token lacks a scope this route requires',
+    new GuardDiagnosis(`requireScopes(${needed.join(', ')})`, { scopes: needed }),
   );
 }
 
@@ -99,6 +108,7 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
     // The alternative the token holds, else the least privileged: asking for exactly it passes.
     (held) => [accepted.find((s) => held?.includes(s)) ?? accepted[0]],
     'The access token lacks a scope this route requires',
+    new GuardDiagnosis(`requireAnyScope(${accepted.join(', ')})`, { scopes: accepted }),
   );
 }
 
@@ -117,5 +127,6 @@ export function requireSource(...names: string[]): RequestHandler {
     (auth) => (allowed.includes(auth.source) ? undefined : `the token comes from ${auth.source}, not from ${allowed.join(' or ')}`),
     () => [],
     'This kind of access token is not accepted for this route',
+    new GuardDiagnosis(`requireSource(${allowed.join(', ')})`, { sources: allowed }),
   );
 }

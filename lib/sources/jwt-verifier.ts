@@ -792,10 +792,13 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   }
 
   /** For near-miss warnings: what the keys known without a fetch can verify, for a token naming `kid`. */
-  const keyAlgorithms = (issuer: string, kid: unknown): ReadonlySet<string> | undefined => {
+  const keyAlgorithms = (issuer: string, kid: unknown): ReadonlySet<string> | undefined | Promise<ReadonlySet<string> | undefined> => {
     if (configuredKeyAlgorithms) return configuredKeyAlgorithms;
     const keys = resolveKey.cachedKeys?.(issuer);
-    if (!keys) return undefined;
+    if (!keys) {
+      // Never fetched: fetch once (jose's cooldown applies), then look again, without refetching.
+      return resolveKey.refetch?.(issuer, () => undefined).then((fetched) => (fetched && resolveKey.cachedKeys?.(issuer) ? keyAlgorithms(issuer, kid) : undefined));
+    }
     const found = new Set<string>();
     for (const jwk of keys) {
       if (typeof kid === 'string' && jwk.kid !== kid) continue;

@@ -1,5 +1,5 @@
 import { shown } from '../core/redaction';
-import { WarningLimiter } from '../core/warnings';
+import { NEAR_MISS_WARNING, WarningLimiter } from '../core/warnings';
 import type { InspectedToken } from '../core/types';
 
 /**
@@ -15,8 +15,7 @@ import type { InspectedToken } from '../core/types';
  * comes at most once a minute per configured value, whatever the tokens say.
  */
 
-/** Process-warning code of a near miss. */
-export const NEAR_MISS_WARNING = 'MULTIAUTH_NEAR_MISS';
+export { NEAR_MISS_WARNING };
 
 /** Claims longer than this are no one's spelling of a configured value; not worth comparing. */
 const MAX_COMPARED_LENGTH = 2048;
@@ -32,11 +31,12 @@ export interface JwtNearMissConfig {
   audiences: readonly string[];
   algorithms: readonly string[];
   /**
-   * The algorithms the keys already known for `issuer` could verify for a token naming `kid`
-   * (configured keys, or a key set fetched earlier), or `undefined` when none is known. Must
-   * never fetch: a refused token must not cost a request.
+   * The algorithms the keys known for `issuer` could verify for a token naming `kid` (configured
+   * keys, or the key set fetched earlier), or `undefined` when none is known. A promise when the
+   * key set was never fetched: it is loaded as an unknown `kid` would load it, within jose's
+   * cooldown, so the first refused token can already be explained.
    */
-  keyAlgorithms(issuer: string, kid: unknown): ReadonlySet<string> | undefined;
+  keyAlgorithms(issuer: string, kid: unknown): ReadonlySet<string> | undefined | Promise<ReadonlySet<string> | undefined>;
 }
 
 /** An issuer or audience as people misspell it: without scheme and trailing slashes, in lower case. */
@@ -144,15 +144,21 @@ export function jwtNearMisses(config: JwtNearMissConfig): (token: InspectedToken
     if (typeof alg !== 'string' || allowed.has(alg)) return;
     const cause = `alg ${alg}`;
     // Looking at keys costs more than comparing strings: only when a warning would be emitted.
-    if (!warnings.due(cause) || !config.keyAlgorithms(iss, jwt.header.kid)?.has(alg)) return;
+    if (!warnings.due(cause)) return;
     const kid = typeof jwt.header.kid === 'string' ? ` (kid ${shown(jwt.header.kid, 60)})` : '';
-    warnings.warn(
-      cause,
-      () =>
-        `source "${source}" refused a token whose "alg" is ${shown(alg)}: its issuer's key${kid} can verify ${alg}, ` +
-        `but the source is configured with algorithms ${JSON.stringify(config.algorithms)}. ` +
-        `If the issuer signs with ${alg}, add ${shown(alg)} to algorithms (or leave algorithms out to allow what the keys support)`,
-      NEAR_MISS_WARNING,
-    );
+    const warnIfVerifiable = (verifiable: ReadonlySet<string> | undefined): void => {
+      if (!verifiable?.has(alg)) return;
+      warnings.warn(
+        cause,
+        () =>
+          `source "${source}" refused a token whose "alg" is ${shown(alg)}: its issuer's key${kid} can verify ${alg}, ` +
+          `but the source is configured with algorithms ${JSON.stringify(config.algorithms)}. ` +
+          `If the issuer signs with ${alg}, add ${shown(alg)} to algorithms (or leave algorithms out to allow what the keys support)`,
+        NEAR_MISS_WARNING,
+      );
+    };
+    const known = config.keyAlgorithms(iss, jwt.header.kid);
+    if (known instanceof Promise) known.then(warnIfVerifiable, () => undefined);
+    else warnIfVerifiable(known);
   };
 }

@@ -132,7 +132,7 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
       if (!match) return null;
       // Enforced here too, so the verifier is right when called on its own, not only through multiAuth.
       if (match.expiresAt !== undefined && match.expiresAt * 1000 <= Date.now()) return null;
-      const info: MultiAuthInfo = { token, clientId: match.clientId, scopes: [...match.scopes], source: name, extra: { source: name } };
+      const info: MultiAuthInfo = { token, clientId: match.clientId, scopes: [...match.scopes], source: name, payload: {}, extra: { source: name } };
       if (match.subject !== undefined) info.subject = match.subject;
       if (match.expiresAt !== undefined) info.expiresAt = match.expiresAt;
       // A copy per request: one handler's change to req.auth.payload must not reach the next.

@@ -60,7 +60,7 @@ describe.each(['ES256', 'ES384', 'ES512'])('an %s token re-spelled with n - s', 
     const { token } = await signed(alg);
     const cache = new ResultCache();
     const info = (raw: string): MultiAuthInfo => ({
-      token: raw, clientId: 'attacker', scopes: [], source: 'jwt', extra: { source: 'jwt' }, expiresAt: Math.floor(Date.now() / 1000) + 600,
+      token: raw, clientId: 'attacker', scopes: [], source: 'jwt', payload: {}, extra: { source: 'jwt' }, expiresAt: Math.floor(Date.now() / 1000) + 600,
     });
     const other = respell(token, alg);
     cache.setAccepted(inspectToken(token), info(token), Date.now());
@@ -85,7 +85,7 @@ describe('what keeps its own identity on purpose', () => {
   it('an accepted entry answers only the spelling it was made from (the other is verified again)', async () => {
     const { token } = await signed('ES256');
     const cache = new ResultCache();
-    cache.setAccepted(inspectToken(token), { token, clientId: 'c', scopes: [], source: 'jwt', extra: { source: 'jwt' }, expiresAt: Math.floor(Date.now() / 1000) + 600 }, Date.now());
+    cache.setAccepted(inspectToken(token), { token, clientId: 'c', scopes: [], source: 'jwt', payload: {}, extra: { source: 'jwt' }, expiresAt: Math.floor(Date.now() / 1000) + 600 }, Date.now());
     expect(cache.get(inspectToken(token), Date.now())).toMatchObject({ token });
     expect(cache.get(inspectToken(respell(token, 'ES256')), Date.now())).toBeUndefined();
   });

@@ -40,7 +40,7 @@ export interface TokenBinding {
   dpopType: boolean;
 }
 
-type Reported = Pick<MultiAuthInfo, 'payload' | 'extra'>;
+type Reported = Partial<Pick<MultiAuthInfo, 'payload'>> & Pick<MultiAuthInfo, 'extra'>;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

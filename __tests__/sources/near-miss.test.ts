@@ -61,6 +61,16 @@ describe('an issuer configured with a trailing slash, case or scheme the IdP doe
     expect(nearMisses()).toHaveLength(1);
   });
 
+  it('an attacker varying the spelling gets one warning a minute, not one per token', async () => {
+    const app = appWith({ issuer: `${tenant()}/` });
+    const spellings = [tenant(), tenant().replace('/tenant', '/TENANT'), tenant().replace('/tenant', '/Tenant'), tenant().replace('http://', 'https://'), `${tenant()}//`];
+    for (const [i, iss] of spellings.entries()) {
+      await request(app).get('/api').auth(await server.mint({ iss, sub: `attacker-${i}` }), { type: 'bearer' }).expect(401);
+    }
+    for (let i = 0; i < 5; i++) await request(app).get('/api').auth(await server.mint({ aud: `${AUDIENCE}x${i}`, iss: tenant() }), { type: 'bearer' }).expect(401);
+    expect(nearMisses()).toHaveLength(1);
+  });
+
   it('is not warned about when another source accepts the token', async () => {
     const auth = multiAuth({
       verifiers: [

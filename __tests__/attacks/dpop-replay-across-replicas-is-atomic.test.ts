@@ -15,7 +15,7 @@ const TRIES = 60;
 
 let issuer: Issuer;
 let redis: RedisServer;
-let atomic: Replica[] = [];
+const atomic: Replica[] = [];
 let plain: Replica | undefined;
 
 beforeAll(async () => {

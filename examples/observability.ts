@@ -1,39 +1,16 @@
-// Recipes from README "Operating it": one log line per decision with pino, and an OpenTelemetry
+// Recipes from docs/operating.md: one log line per decision with pino, and an OpenTelemetry
 // span per verification from the package's diagnostics channel. Tested in
 // __tests__/chain/observability.test.ts with the real pino and @opentelemetry/api.
 import { tracingChannel } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
-import type { Decision } from '../lib/index';
+import { loggableUrl, type Decision } from '../lib/index';
 
-/**
- * The request's URL for a log: the value of every `access_token` query parameter (RFC 6750 §2.3,
- * the one parameter a bearer token travels in) replaced by `[redacted]`, whatever spelling
- * reached the framework (`access%5Ftoken`, `access_token[]`, ...), so a log never holds a
- * token a client put in the URL.
- *
- * @example
- * loggableUrl({ url: '/whoami?access_token=ci_123&x=1' } as IncomingMessage); // '/whoami?access_token=[redacted]&x=1'
- */
-export function loggableUrl(req: IncomingMessage): string {
-  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
-  const query = url.indexOf('?');
-  if (query < 0) return url;
-  const pairs = url.slice(query + 1).split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    const rawName = eq < 0 ? pair : pair.slice(0, eq);
-    let name: string;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
-    } catch {
-      name = rawName;
-    }
-    // Express's query parser also reads `access_token[]` and `access_token[0]` as access_token.
-    return name.replace(/\[[^\]]*\]$/, '').trim() === 'access_token' ? `${rawName}=[redacted]` : pair;
-  });
-  return `${url.slice(0, query)}?${pairs.join('&')}`;
-}
+// loggableUrl: the request's URL with every query value the bearer check reads as a token
+// (`access_token`, in every spelling a framework decodes to it) replaced by `[redacted]`. It is
+// the package's own, so it redacts exactly what the bearer check refuses as a query token.
+export { loggableUrl };
 
 /**
  * An `onDecision` that logs one line per decision: what the client got, which source, why each

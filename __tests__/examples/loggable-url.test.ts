@@ -13,6 +13,11 @@ describe('loggableUrl', () => {
     ['/whoami?access_token[]=ci_secret_value_1234', '/whoami?access_token[]=[redacted]'],
     ['/whoami?access_token%5B0%5D=ci_secret_value_1234', '/whoami?access_token%5B0%5D=[redacted]'],
     ['/whoami?access_token=a&access_token=ci_secret_value_1234', '/whoami?access_token=[redacted]&access_token=[redacted]'],
+    // qs (Express 4, Express 5's "extended" parser) files nested brackets under access_token too,
+    // and the bearer check refuses them as query tokens: the log must not keep them.
+    ['/whoami?access_token[a][b]=ci_secret_value_1234', '/whoami?access_token[a][b]=[redacted]'],
+    ['/whoami?access_token%5Ba%5D%5B%5D=ci_secret_value_1234', '/whoami?access_token%5Ba%5D%5B%5D=[redacted]'],
+    ['/whoami?access_token[a]b=ci_secret_value_1234', '/whoami?access_token[a]b=[redacted]'],
   ])('redacts %s', (url, expected) => {
     expect(loggableUrl(at(url))).toBe(expected);
   });

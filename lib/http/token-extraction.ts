@@ -29,7 +29,7 @@ function authorizationHeaderCount(req: IncomingMessage): number {
  * `access_token[x]`), which Express 4 (and Express 5 with the "extended" parser) turn into
  * `req.query.access_token`.
  */
-function namesAccessToken(name: string): boolean {
+export function namesAccessToken(name: string): boolean {
   return name === 'access_token' || (name.length > 12 && name.startsWith('access_token') && name[12] === '[');
 }
 

@@ -26,19 +26,7 @@ type CachedInfo = Omit<MultiAuthInfo, 'token'>;
  * tolerance): a non-enumerable property, so a hit's spread copy never carries it into `req.auth`.
  */
 const EXPIRED_FROM = Symbol('expiredFromMs');
-/**
- * The digest of the spelling an acceptance was made from, when that spelling was not the
- * canonical one (see `InspectedToken.identityKey`): a hit needs the same spelling, since only
- * the source can say whether it accepts another.
- */
-const SPELLING = Symbol('spelling');
-type Entry = CachedInfo & { readonly [EXPIRED_FROM]: number; readonly [SPELLING]?: string };
-
-/** `undefined` for the canonical spelling, else the spelling's own digest. */
-function spellingOf(token: InspectedToken): string | undefined {
-  const identity = token.identityKey;
-  return identity === token.digestKey ? undefined : token.digestKey;
-}
+type Entry = CachedInfo & { readonly [EXPIRED_FROM]: number };
 
 function cloneDeepFrozen<T>(value: T): T {
   let copy: T;
@@ -56,12 +44,11 @@ function cloneDeepFrozen<T>(value: T): T {
  * got (a handler may add a scope or a note to its own `req.auth`; that must never reach the
  * next request with the same token). Cloning happens once per entry, not per hit.
  */
-function entryOf(info: CachedInfo, expiredFrom: number, spelling: string | undefined): Entry {
+function entryOf(info: CachedInfo, expiredFrom: number): Entry {
   const entry: CachedInfo = { ...info, scopes: cloneDeepFrozen(info.scopes), extra: cloneDeepFrozen(info.extra) };
   if (info.payload !== undefined) entry.payload = cloneDeepFrozen(info.payload);
   if (info.header !== undefined) entry.header = cloneDeepFrozen(info.header);
   Object.defineProperty(entry, EXPIRED_FROM, { value: expiredFrom, enumerable: false });
-  if (spelling !== undefined) Object.defineProperty(entry, SPELLING, { value: spelling, enumerable: false });
   return Object.freeze(entry) as Entry;
 }
 
@@ -78,8 +65,7 @@ function requestCopy(entry: Entry, token: string): MultiAuthInfo {
 }
 
 /**
- * Remembers what the chain decided for a token, keyed by the token's SHA-256 (never the token;
- * the canonical spelling's for an ECDSA-signed JWT, so one token has one entry),
+ * Remembers what the chain decided for a token, keyed by the token's SHA-256 (never the token),
  * so a token seen again costs a hash and a lookup instead of a signature check or an
  * introspection call. An acceptance never outlives the token's `expiresAt` plus the accepting
  * source's clock tolerance (lib/core/clock.ts: the rule the source applied); failures (503s)
@@ -101,7 +87,7 @@ export class ResultCache {
   }
 
   private static key(token: InspectedToken): string {
-    return token.identityKey;
+    return token.digestKey;
   }
 
   /** The cached acceptance (with the token put back), `'rejected'`, or `undefined` when unknown. */
@@ -113,7 +99,6 @@ export class ResultCache {
         this.accepted.delete(key);
         return undefined;
       }
-      if (hit[SPELLING] !== spellingOf(token)) return undefined;
       return requestCopy(hit, token.raw);
     }
     return this.rejected?.get(key) ? 'rejected' : undefined;
@@ -128,7 +113,7 @@ export class ResultCache {
     const ttl = Math.min(this.ttlMs, expiredFrom - nowMs);
     if (ttl <= 0) return;
     const { token: _raw, ...rest } = info;
-    this.accepted.set(ResultCache.key(token), entryOf(rest, expiredFrom, spellingOf(token)), { ttl });
+    this.accepted.set(ResultCache.key(token), entryOf(rest, expiredFrom), { ttl });
   }
 
   /** Remembers a rejection for `negativeTtlMs`, or for `ttlMs` when shorter (one learnt from the shared store). */

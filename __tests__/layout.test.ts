@@ -13,8 +13,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   http: ['core', 'transport', 'http'],
   sources: ['core', 'transport', 'http', 'sources'],
   primaries: ['core', 'transport', 'http', 'sources', 'primaries'],
-  chain: ['core', 'transport', 'http', 'dpop', 'chain'],
+  chain: ['core', 'transport', 'http', 'dpop', 'mtls', 'chain'],
   dpop: ['core', 'transport', 'http', 'dpop'],
+  mtls: ['core', 'transport', 'http', 'mtls'],
   mcp: ['core', 'transport', 'http', 'chain', 'mcp'],
 };
 

@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fastmcpStyleLogin } from './support/confidential-client';
 
 /**
  * Every example as a new user runs it: the real entry point in its own process (`npm start` and
@@ -15,11 +16,11 @@ const EXAMPLES = Object.entries(scripts)
   .filter(([name]) => name === 'start' || name.startsWith('start:'))
   .map(([name, command]) => ({ name, entry: /^tsx (\S+)$/.exec(command)?.[1] ?? command }));
 
-function startProcess(entry: string, port: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function startProcess(entry: string, port: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry)], {
     cwd: root,
-    env: { ...process.env, PORT: port, HOST: '127.0.0.1', OAUTH_ISSUER: '' },
+    env: { ...process.env, PORT: port, HOST: '127.0.0.1', OAUTH_ISSUER: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk) => { output += String(chunk); });
@@ -137,6 +138,46 @@ describe.each(EXAMPLES)('npm run $name ($entry)', ({ entry }) => {
       if (expected === 503) expect(body).toMatch(/^retry-after: \d+/im);
       if (expected === 403) expect(body).toMatch(/^www-authenticate: Bearer error="insufficient_scope".*scope="mcp:write"/im);
     }
+  }, 60_000);
+
+  it('logs no piece of any token it printed, even after the token-in-the-query curl', async () => {
+    const tokens = [...banner.matchAll(/Bearer ([^'\s]+)'/g)].map((m) => m[1]).filter((t) => t !== 'not-a-token-anyone-issued');
+    expect(tokens.length).toBeGreaterThanOrEqual(4);
+    for (const { command } of printedCommands(banner)) await runCurl(command);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const logged = run.output().slice(banner.length);
+    expect(logged).toMatch(/\[auth\] invalid_request 400 GET \/whoami/);
+    const leaks: string[] = [];
+    for (const token of tokens) {
+      for (let i = 0; i + 8 <= token.length; i++) if (logged.includes(token.slice(i, i + 8))) leaks.push(token.slice(i, i + 8));
+    }
+    expect(leaks).toEqual([]);
+  }, 60_000);
+
+  it('lets a client that registers without a method and authenticates with Basic (as FastMCP\'s does) log in', async () => {
+    const resource = /MCP server at (\S+)/.exec(banner)?.[1];
+    const steps = await fastmcpStyleLogin(resource!);
+    expect(steps.registration.token_endpoint_auth_method).toBe('client_secret_basic');
+    expect({ status: steps.tokenStatus, error: steps.token.error }).toEqual({ status: 200, error: undefined });
+    const answer = await fetch(resource!.replace(/\/mcp$/, '/whoami'), { headers: { authorization: `Bearer ${String(steps.token.access_token)}` } });
+    expect(await answer.json()).toMatchObject({ source: 'oauth' });
+  });
+});
+
+describe('a wrong OAUTH_ISSUER', () => {
+  it('gets one line per source that cannot work, saying why; no stack, exit code 1, the partner outage not listed', async () => {
+    const run = startProcess('examples/server.ts', '0', { OAUTH_ISSUER: 'https://login.example.invalid' });
+    expect(await run.exited).toBe(1);
+    const lines = run.output().trim().split('\n');
+    expect(lines).toEqual([expect.stringMatching(/^express-multiauth example: source "oauth" cannot work \(unreachable\): .*login\.example\.invalid/)]);
+    expect(run.output()).not.toMatch(/partner/);
+    expect(run.output()).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it('that is not a URL gets the one line that says so', async () => {
+    const run = startProcess('examples/server.ts', '0', { OAUTH_ISSUER: 'not-a-url' });
+    expect(await run.exited).toBe(1);
+    expect(run.output().trim().split('\n')).toEqual([expect.stringMatching(/^express-multiauth example: .*"not-a-url"/)]);
   }, 60_000);
 });
 

@@ -2,7 +2,8 @@
  * The package as users get it: packed by `npm pack` from a copy of this tree without dist/
  * (so `prepack` has to build it, and a stale dist/ can never make this pass), installed from
  * the tarball into a fresh project, then loaded by Node as ESM and as CommonJS and
- * type-checked by strict consumers (__tests__/fixtures/consumers/).
+ * type-checked by strict consumers (__tests__/fixtures/consumers/) under TypeScript 5.9 and 7;
+ * @arethetypeswrong/cli and publint lint the tarball itself.
  *
  * The consumer project installs the tarball and its dependencies (cors, jose, lru-cache) from
  * the local npm cache (`--offline`); a cache filled by `npm ci` alone holds their tarballs but
@@ -12,16 +13,22 @@
  * links to this repo's node_modules: the versions the lockfile pins, nothing downloaded.
  */
 import { execFile, execFileSync, type ExecFileOptions } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { anchorsOf, relativeLinks } from './support/markdown';
 
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(__dirname, 'fixtures', 'consumers');
 const PACKAGE = 'express-multiauth';
 
-/** The documents the tarball ships next to the code: README.md links to the others. */
-const DOCUMENTS = ['BENCHMARKS.md', 'CHANGELOG.md', 'README.md', 'SECURITY.md'];
+/**
+ * The documents the tarball ships next to the code: README.md links to the others, and the guides
+ * in docs/ ship so that its links resolve wherever the package is read (node_modules, the npm
+ * page's file view, unpkg) and match the installed version.
+ */
+const GUIDES = readdirSync(join(ROOT, 'docs')).filter((file) => file.endsWith('.md')).map((file) => `docs/${file}`);
+const DOCUMENTS = ['BENCHMARKS.md', 'CHANGELOG.md', 'README.md', 'SECURITY.md', ...GUIDES].sort();
 
 /** Peers the consumers compile or run against, linked from this repo's node_modules. */
 const LINKED_PEERS = [
@@ -39,7 +46,8 @@ const LINKED_PEERS = [
 
 /** The consumer programs and what each proves; tsconfig.<name>.json in the fixtures. */
 const PROGRAMS = {
-  nodenext: 'every export, as ESM (.mts) and as CommonJS (.cts), nodenext resolution',
+  nodenext: "every export, as ESM (.mts) and as CommonJS (.cts), nodenext resolution; jose's own key types as publicKey",
+  node16: 'every export, as ESM and as CommonJS, node16 resolution: the CommonJS declarations import no ESM-only module (TS1479)',
   bundler: 'every export, bundler resolution',
   node10: 'every export, node10 resolution (types/main fields, no exports map)',
   'mcp-sdk': 'the MCP SDK Express transport and auth types next to multiAuth',
@@ -49,6 +57,14 @@ const PROGRAMS = {
   'eojb-mcp': 'express-oauth2-jwt-bearer and both MCP SDKs in one app: mcpRequest(req) feeds either transport',
 } as const;
 type Program = keyof typeof PROGRAMS;
+
+/**
+ * The same programs under TypeScript 7 (the native compiler), installed at test time into a
+ * project of its own like the tarball (--offline, then --prefer-offline), never into this
+ * repository: a second `typescript` would take over node_modules/.bin/tsc. TypeScript 7 has
+ * removed `moduleResolution: node10`, so that program is 5.x only.
+ */
+const TS7_PROGRAMS = (Object.keys(PROGRAMS) as Program[]).filter((program) => program !== 'node10');
 
 interface Run {
   code: number | null;
@@ -175,6 +191,10 @@ const pending: Promise<unknown>[] = [];
 let esm: Promise<Run>;
 let cjs: Promise<Run>;
 const checks = {} as Record<Program, Promise<Run>>;
+const ts7Checks = {} as Record<Program, Promise<Run>>;
+let ts7Version: Promise<string>;
+let attw: Promise<Run>;
+let publint: Promise<Run>;
 
 function track<T>(promise: Promise<T>): Promise<T> {
   pending.push(promise);
@@ -192,6 +212,9 @@ beforeAll(async () => {
   const [packed] = JSON.parse(json) as Array<{ filename: string; files: Array<{ path: string }> }>;
   packedFiles = packed.files.map((f) => f.path).sort();
   const tarball = join(work, packed.filename);
+  // The packaging linters, on the tarball exactly as it would be published.
+  attw = track(run(join(ROOT, 'node_modules', '.bin', 'attw'), [tarball, '--format', 'ascii', '--no-color', '--no-emoji'], { cwd: work }));
+  publint = track(run(join(ROOT, 'node_modules', '.bin', 'publint'), ['run', tarball, '--strict'], { cwd: work }));
   tarEntries = (await runOrThrow('tar', ['-tzf', tarball], { cwd: work })).stdout
     .split('\n')
     .filter((line) => line && !line.endsWith('/'))
@@ -224,6 +247,20 @@ beforeAll(async () => {
   for (const program of Object.keys(PROGRAMS) as Program[]) {
     checks[program] = track(run(process.execPath, [tsc, '-p', `tsconfig.${program}.json`, '--pretty', 'false'], { cwd: consumer }));
   }
+
+  // 5. TypeScript 7 in a project of its own, run on the consumer's programs.
+  const ts7 = join(work, 'ts7');
+  mkdirSync(ts7);
+  writeFileSync(join(ts7, 'package.json'), JSON.stringify({ name: 'typescript-7', version: '0.0.0', private: true }));
+  const installTs7 = ['install', '--no-audit', '--no-fund', '--no-package-lock', 'typescript@7'];
+  const ts7Installed = run('npm', ['--offline', ...installTs7], { cwd: ts7 }).then(async (offline) => {
+    if (offline.code !== 0) await runOrThrow('npm', ['--prefer-offline', ...installTs7], { cwd: ts7 });
+  });
+  const tsc7 = join(ts7, 'node_modules', 'typescript', 'bin', 'tsc');
+  ts7Version = track(ts7Installed.then(async () => (await runOrThrow(process.execPath, [tsc7, '--version'], { cwd: consumer })).stdout.trim()));
+  for (const program of TS7_PROGRAMS) {
+    ts7Checks[program] = track(ts7Installed.then(() => run(process.execPath, [tsc7, '-p', `tsconfig.${program}.json`, '--pretty', 'false'], { cwd: consumer })));
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -238,18 +275,29 @@ describe('the tarball', () => {
     expect(others).toEqual(['LICENSE', 'dist/index.cjs', 'dist/index.d.mts', 'dist/index.d.ts', 'dist/index.mjs', 'package.json']);
   });
 
-  it('ships README.md, CHANGELOG.md, SECURITY.md and BENCHMARKS.md', () => {
+  it('ships README.md, CHANGELOG.md, SECURITY.md, BENCHMARKS.md and every guide in docs/', () => {
+    expect(GUIDES.length).toBeGreaterThan(5);
     expect(packedFiles).toEqual(expect.arrayContaining(DOCUMENTS));
   });
 
-  it('ships every file a relative link in README.md points at, so no link is dead on the npm page or in node_modules', () => {
-    const readme = readFileSync(join(consumer, 'node_modules', PACKAGE, 'README.md'), 'utf8');
-    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
-      .map((m) => m[1])
-      .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith('#'))
-      .map((target) => target.split('#')[0]);
-    expect(targets.length).toBeGreaterThan(0);
-    expect([...new Set(targets)].filter((target) => !packedFiles.includes(target))).toEqual([]);
+  it('ships every file (and heading) a relative link in a shipped document points at, so no link is dead in node_modules', () => {
+    const installed = join(consumer, 'node_modules', PACKAGE);
+    const shipped = packedFiles.filter((file) => file.endsWith('.md'));
+    const links = shipped.flatMap((document) =>
+      relativeLinks(readFileSync(join(installed, document), 'utf8')).map((link) => ({ document, ...link })),
+    );
+    expect(links.filter((link) => link.document === 'README.md').length).toBeGreaterThan(5);
+    const dead = links.filter(({ document, target }) => {
+      const [path, anchor] = target.split('#');
+      const file = path === '' ? document : posix.normalize(posix.join(posix.dirname(document), path));
+      if (!packedFiles.includes(file)) return true;
+      return anchor !== undefined && !anchorsOf(readFileSync(join(installed, file), 'utf8')).has(anchor);
+    });
+    expect(dead.map(({ document, line, target }) => `${document}:${line}: ${target}`)).toEqual([]);
+  });
+
+  it('has a README of at most 15 kB, read in a few minutes on the npm page; the rest is in docs/', () => {
+    expect(statSync(join(consumer, 'node_modules', PACKAGE, 'README.md')).size).toBeLessThanOrEqual(15_000);
   });
 
   it('is what npm pack reported', () => {
@@ -272,6 +320,20 @@ describe('the tarball', () => {
     });
     expect(dangling).toEqual([]);
   });
+});
+
+describe('the packaging linters, on the tarball', () => {
+  it('@arethetypeswrong/cli finds no problem in any resolution mode (node10, node16 CJS and ESM, bundler)', async () => {
+    const result = await attw;
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('No problems found');
+  }, 90_000);
+
+  it('publint --strict reports nothing', async () => {
+    const result = await publint;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('All good!');
+  }, 90_000);
 });
 
 describe('peer dependencies', () => {
@@ -347,6 +409,17 @@ describe('type-checked by strict consumers (strict, skipLibCheck: false)', () =>
   it.each(Object.entries(PROGRAMS) as Array<[Program, string]>)('%s: %s', async (program) => {
     const result = await checks[program];
     expect({ code: result.code, diagnostics: `${result.stdout}${result.stderr}`.trim() }).toEqual({ code: 0, diagnostics: '' });
-    // Six strict compilations run at once; on a loaded 2-core machine one takes a minute or more.
+    // The strict compilations run at once; on a loaded 2-core machine one takes a minute or more.
+  }, 240_000);
+});
+
+describe('type-checked by TypeScript 7 (strict, skipLibCheck: false)', () => {
+  it('is TypeScript 7', async () => {
+    expect(await ts7Version).toMatch(/^Version 7\./);
+  }, 120_000);
+
+  it.each(TS7_PROGRAMS.map((program) => [program, PROGRAMS[program]] as const))('%s: %s', async (program) => {
+    const result = await ts7Checks[program];
+    expect({ code: result.code, diagnostics: `${result.stdout}${result.stderr}`.trim() }).toEqual({ code: 0, diagnostics: '' });
   }, 240_000);
 });

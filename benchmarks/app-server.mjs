@@ -116,7 +116,16 @@ async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
     return app;
   }
   if (id === 12) {
-    mount(multiAuth({ verifiers: [jwt(target)], dpop: { required: true } }));
+    // The public origin proofs name comes from configuration; here the loopback port the bench
+    // listens on. One client key sends every proof of the run, so the replay memory is sized
+    // for it (docs/dpop.md: peak proofs per second x (maxProofAgeSeconds + 1)).
+    const dpop = {
+      required: true,
+      url: (req) => `http://127.0.0.1:${req.socket.localPort}${req.url.split('?')[0]}`,
+      maxReplayEntries: 2_000_000,
+      maxReplayEntriesPerKey: 2_000_000,
+    };
+    mount(multiAuth({ verifiers: [jwt(target)], dpop }));
     app.get('/api', multiAuthBody);
     return app;
   }

@@ -62,7 +62,7 @@ async function startEndpoint() {
       calls++;
       const token = new URLSearchParams(body).get('token') ?? '';
       const answer = token.startsWith('ss-')
-        ? { active: true, client_id: 'bench-client', scope: 'mcp:read', exp: Math.floor(Date.now() / 1000) + 600, token_type: 'Bearer' }
+        ? { active: true, client_id: 'bench-client', scope: 'mcp:read', exp: Math.floor(Date.now() / 1000) + 600, token_type: 'Bearer', aud: 'https://mcp.bench.test/mcp' }
         : { active: false };
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(answer));
@@ -86,7 +86,7 @@ export async function measure({ bundle, tokens = 2000 }) {
     keyvs.push(keyv);
     return sharedStore(keyv, { timeoutMs: 1000 });
   };
-  const verifierOptions = { endpoint: endpoint.url, clientId: 'bench-rs', clientSecret: 'bench-secret' };
+  const verifierOptions = { endpoint: endpoint.url, clientId: 'bench-rs', clientSecret: 'bench-secret', audience: 'https://mcp.bench.test/mcp' };
   const replica = (store) =>
     multiAuth(store ? { verifiers: [introspectionVerifier({ ...verifierOptions, store })], store } : { verifiers: [introspectionVerifier(verifierOptions)] });
   try {

@@ -2,9 +2,9 @@
  * The example's embedded default: everything multiAuth needs, in one process, on loopback.
  *
  * - primary "oauth": a demo OAuth server for interactive MCP clients (discovery, dynamic
- *   registration, PKCE) that approves every authorization request at once (demo only). On the
- *   SDK v2 example it is v2's `mcpAuthRouter` (server-legacy) with `DemoOAuthProvider`; on the
- *   v1 example, v1's `mcpAuthRouter` with the SDK's `DemoInMemoryAuthProvider`.
+ *   registration, PKCE) that approves every authorization request at once (demo only; see
+ *   demo-oauth-provider.ts for what keeps it safe to copy and what it still is not): the SDK's
+ *   `mcpAuthRouter` (v2's in server-legacy, or v1's) with `DemoOAuthProvider`.
  * - verifier "machines": a second issuer minting RS256 JWTs for machine-to-machine calls, its JWKS
  *   served over HTTP by the same server and fetched by `jwtVerifier` like any remote key set.
  * - verifier "ci": a static API key with `mcp:read` only (so it can show the 403 step-up).
@@ -23,7 +23,7 @@ import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { mcpAuthRouter as mcpAuthRouterV1 } from '@modelcontextprotocol/sdk/server/auth/router.js';
-import { DemoInMemoryAuthProvider } from '@modelcontextprotocol/sdk/examples/server/demoInMemoryOAuthProvider.js';
+import * as oauthErrorsV1 from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { mcpAuthRouter } from '@modelcontextprotocol/server-legacy';
 import {
   jwtVerifier,
@@ -41,7 +41,7 @@ import {
 } from '../lib/index';
 import { createMcpApp } from './mcp-app';
 import { createMcpAppV2, EXAMPLE_RULES } from './mcp-app-v2';
-import { DemoOAuthProvider } from './demo-oauth-provider';
+import { advertiseBasicClientAuthentication, basicClientAuthentication, DemoOAuthProvider } from './demo-oauth-provider';
 
 export interface ExampleServer {
   server: Server;
@@ -61,7 +61,7 @@ export interface ExampleServer {
 /** `multiAuth`'s `dpop` option from DPOP and DPOP_NONCE_SECRET, or `undefined` (DPoP off). */
 function dpopFromEnv(env: NodeJS.ProcessEnv): DpopOptions | undefined {
   if (env.DPOP === undefined || env.DPOP === '' || env.DPOP === 'off') return undefined;
-  if (env.DPOP !== 'required' && env.DPOP !== 'on') throw new TypeError(`DPOP must be "on", "required" or "off", got ${JSON.stringify(env.DPOP)}`);
+  if (env.DPOP !== 'required' && env.DPOP !== 'on') throw new StartupError([`DPOP must be "on", "required" or "off", got ${JSON.stringify(env.DPOP)}`]);
   const dpop: DpopOptions = env.DPOP === 'required' ? { required: ['oauth'] } : {};
   if (env.DPOP_NONCE_SECRET) dpop.nonce = { secret: env.DPOP_NONCE_SECRET };
   return dpop;
@@ -76,17 +76,25 @@ export interface ExampleOptions {
   sdk?: 'v1' | 'v2';
 }
 
-/** The port is taken (or cannot be bound): a message for a person, not a stack. */
-export class ListenError extends Error {}
+/**
+ * The example cannot start, for causes a person can fix: the port is taken, or a source cannot
+ * work (a wrong OAUTH_ISSUER). `causes` holds one line each, for a person, not a stack.
+ */
+export class StartupError extends Error {
+  constructor(readonly causes: string[]) {
+    super(causes.join('; '));
+    this.name = 'StartupError';
+  }
+}
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(new ListenError(
+      reject(new StartupError([
         error.code === 'EADDRINUSE'
           ? `${host}:${port} is already in use; stop what is using it or pick another port (PORT=${port + 1} npm start)`
           : `cannot listen on ${host}:${port}: ${error.code ?? error.message}`,
-      ));
+      ]));
     };
     server.once('error', onError);
     server.listen(port, host, () => {
@@ -142,10 +150,14 @@ export async function startExample(options: ExampleOptions = {}): Promise<Exampl
   } else {
     const issuerUrl = new URL(`${baseUrl}/`);
     const resourceServerUrl = new URL(resource);
-    const [router, verifier] = sdk === 'v2'
-      ? ((provider) => [mcpAuthRouter({ provider, issuerUrl, scopesSupported, resourceServerUrl }), provider] as const)(new DemoOAuthProvider(scopesSupported))
-      : ((provider) => [mcpAuthRouterV1({ provider, issuerUrl, scopesSupported, resourceServerUrl }), provider] as const)(new DemoInMemoryAuthProvider());
-    primary = oauthServer({ name: 'oauth', router, verifier, issuer: issuerUrl.href, resource, scopesSupported });
+    const provider = new DemoOAuthProvider(scopesSupported, resource, sdk === 'v2' ? undefined : oauthErrorsV1);
+    const router = sdk === 'v2'
+      ? mcpAuthRouter({ provider, issuerUrl, scopesSupported, resourceServerUrl })
+      : mcpAuthRouterV1({ provider, issuerUrl, scopesSupported, resourceServerUrl });
+    primary = oauthServer({ name: 'oauth', router, verifier: provider, issuer: issuerUrl.href, resource, scopesSupported });
+    // The SDK's token endpoint reads client secrets from the body only; RFC 6749 §2.3.1 wants
+    // HTTP Basic too, and it is what a client registered without a method uses (RFC 7591).
+    outer.use(basicClientAuthentication('/token'), advertiseBasicClientAuthentication());
   }
   outer.get('/machine-issuer/jwks.json', (_req, res) => {
     res.json({ keys: [jwk] });
@@ -180,12 +192,16 @@ export async function startExample(options: ExampleOptions = {}): Promise<Exampl
   try {
     ready = await auth.ready();
   } catch (error) {
-    const failing = error instanceof MultiAuthNotReadyError
-      ? error.report.sources.filter((s) => s.status === 'misconfigured' || s.status === 'unreachable').map((s) => s.source)
-      : [];
-    if (!(error instanceof MultiAuthNotReadyError) || failing.some((name) => name !== 'partner')) {
+    if (!(error instanceof MultiAuthNotReadyError)) {
       server.close();
       throw error;
+    }
+    const causes = error.report.sources
+      .filter((s) => (s.status === 'misconfigured' || s.status === 'unreachable') && s.source !== 'partner')
+      .map((s) => `source "${s.source}" cannot work (${s.status}): ${s.detail}`);
+    if (causes.length > 0) {
+      server.close();
+      throw new StartupError(causes);
     }
     ready = error.report;
   }

@@ -1,11 +1,16 @@
-// Recipes from README "Operating it": one log line per decision with pino, and an OpenTelemetry
+// Recipes from docs/operating.md: one log line per decision with pino, and an OpenTelemetry
 // span per verification from the package's diagnostics channel. Tested in
 // __tests__/chain/observability.test.ts with the real pino and @opentelemetry/api.
 import { tracingChannel } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
-import type { Decision } from '../lib/index';
+import { loggableUrl, type Decision } from '../lib/index';
+
+// loggableUrl: the request's URL with every query value the bearer check reads as a token
+// (`access_token`, in every spelling a framework decodes to it) replaced by `[redacted]`. It is
+// the package's own, so it redacts exactly what the bearer check refuses as a query token.
+export { loggableUrl };
 
 /**
  * An `onDecision` that logs one line per decision: what the client got, which source, why each
@@ -24,7 +29,7 @@ export function logDecisions(logger: Logger): (decision: Decision, req: Incoming
       reason: decision.reason,
       attempts: decision.attempts.map((a) => `${a.source}: ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`),
       method: req?.method,
-      url: (req as { originalUrl?: string } | undefined)?.originalUrl ?? req?.url,
+      url: req ? loggableUrl(req) : undefined,
       requestId: req?.headers['x-request-id'],
     };
     if (decision.status >= 500) logger.warn(line, 'auth decision');
@@ -37,7 +42,7 @@ export function logDecisions(logger: Logger): (decision: Decision, req: Incoming
  * source, and each source's reason (`[auth] rejected 401 GET /whoami: machines: rejected (...)`).
  */
 export function decisionLine(decision: Decision, req: IncomingMessage | undefined): string {
-  const where = req ? ` ${req.method} ${(req as { originalUrl?: string }).originalUrl ?? req.url}` : ' verify()';
+  const where = req ? ` ${req.method} ${loggableUrl(req)}` : ' verify()';
   const who = decision.source ? ` via ${decision.source}` : '';
   const detail = [
     decision.cached ? 'cached' : undefined,

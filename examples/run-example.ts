@@ -2,10 +2,12 @@
  * What `npm start` and `npm run start:v1` run: the example on `HOST:PORT` (default
  * 127.0.0.1:3000), a token per source (the OAuth primary's got by running its OAuth flow
  * headlessly at start-up), and a `curl` for each answer of the README's HTTP table, all on this
- * one server. A busy port is one line on stderr, not a stack.
+ * one server. A busy port, or a source that cannot work (a wrong OAUTH_ISSUER), is one line per
+ * cause on stderr and exit code 1, not a stack.
  */
 import { headlessLogin } from './headless-login';
-import { ListenError, startExample } from './embedded-default';
+import { MultiAuthConfigError } from '../lib/index';
+import { StartupError, startExample } from './embedded-default';
 import { decisionLine } from './observability';
 
 const MCP_HEADERS = `-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream'`;
@@ -24,7 +26,13 @@ export async function runExample(sdk: 'v1' | 'v2'): Promise<void> {
       onDecision: (decision, req) => console.log(decisionLine(decision, req)),
     });
   } catch (error) {
-    if (error instanceof ListenError) {
+    if (error instanceof StartupError) {
+      for (const cause of error.causes) console.error(`express-multiauth example: ${cause}`);
+      process.exit(1);
+    }
+    // A setting refused at construction (e.g. OAUTH_ISSUER that is not a URL): its message says
+    // what to fix; a stack would bury it.
+    if (error instanceof MultiAuthConfigError) {
       console.error(`express-multiauth example: ${error.message}`);
       process.exit(1);
     }

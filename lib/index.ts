@@ -10,6 +10,7 @@ export type { DpopOptions, DpopAlgorithm } from './dpop/options';
 // Sources
 export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './sources/static-token-verifier';
 export { jwtVerifier, type JwtVerifierOptions, type JwtAlgorithm, type JwksFetchOptions } from './sources/jwt-verifier';
+export type { PublicJwk, PublicJwkSet } from './core/jwk';
 export {
   introspectionVerifier,
   type IntrospectionVerifierOptions,
@@ -54,6 +55,7 @@ export { getAuth, mcpRequest } from './http/request-auth';
 
 // Building blocks and errors
 export { extractBearerToken } from './http/token-extraction';
+export { loggableUrl } from './http/loggable-url';
 export { bearerChallenge, type ChallengeContext } from './http/challenge';
 export {
   MultiAuthError,

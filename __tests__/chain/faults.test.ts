@@ -263,7 +263,7 @@ describe('a key server (JWKS) that answers 50 MB', () => {
 
 describe('an introspection endpoint that misbehaves', () => {
   const verifier = () =>
-    introspectionVerifier({ name: 'introspection', endpoint: `${fault.origin}/introspect`, clientId: 'rs', clientSecret: 'rs-secret', timeoutMs: FETCH_TIMEOUT_MS, cache: false });
+    introspectionVerifier({ name: 'introspection', endpoint: `${fault.origin}/introspect`, clientId: 'rs', clientSecret: 'rs-secret', audience: AUDIENCE, timeoutMs: FETCH_TIMEOUT_MS, cache: false });
 
   it('streaming 50 MB: reads past 256 KiB no further, answers 503', async () => {
     fault.fault = 'huge-chunked';
@@ -475,7 +475,7 @@ describe('token confusion between sources', () => {
   /** Issuer A's JWTs (keys from the key server) first, then issuer B's introspection endpoint. */
   function chain() {
     const a = jwtVerifier({ name: 'issuer-a', issuer: keys.issuer(), audience: AUDIENCE, jwksUri: keys.jwksUri });
-    const b = introspectionVerifier({ name: 'issuer-b', endpoint: `${healthy.origin}/introspect`, clientId: 'rs', clientSecret: 's', issuer: 'https://issuer-b.test', cache: false });
+    const b = introspectionVerifier({ name: 'issuer-b', endpoint: `${healthy.origin}/introspect`, clientId: 'rs', clientSecret: 's', issuer: 'https://issuer-b.test', audience: AUDIENCE, cache: false });
     return multiAuth({ verifiers: [a, b], cache: false });
   }
 

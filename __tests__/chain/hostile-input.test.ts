@@ -70,7 +70,7 @@ function sources(): TokenVerifier[] {
   return [
     jwtVerifier({ name: 'jwt', issuer: ISSUER, audience: AUDIENCE, publicKey: publicJwk }),
     staticTokenVerifier({ name: 'static', tokens: { 'a-static-key-long-enough': { clientId: 'ci', scopes: [] } } }),
-    introspectionVerifier({ name: 'introspection', endpoint: introspectionUrl, clientId: 'rs', clientSecret: 'rs-secret' }),
+    introspectionVerifier({ name: 'introspection', endpoint: introspectionUrl, clientId: 'rs', clientSecret: 'rs-secret', audience: AUDIENCE }),
     middlewareVerifier({ name: 'auth0', middleware: jwtBearer({ issuer: ISSUER, audience: AUDIENCE, secret: SECRET, tokenSigningAlg: 'HS256' }) }),
   ];
 }

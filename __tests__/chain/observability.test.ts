@@ -100,6 +100,30 @@ describe('README recipe: one pino line per decision', () => {
   });
 });
 
+describe('the pino recipe and a token in the query string', () => {
+  it('logs the refused request with the URL redacted, in every spelling the bearer check refuses, and no piece of the token', async () => {
+    const out: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        out.push(String(chunk));
+        done();
+      },
+    });
+    const app = express().use(multiAuth({ verifiers: sources(), onDecision: logDecisions(pino({ base: undefined }, sink)) })).get('/whoami', (_q, r) => r.send('ok'));
+    for (const name of ['access_token', 'access%5Ftoken', 'access_token[]', 'access_token[a][b]']) {
+      await request(app).get(`/whoami?page=2&${name}=${TOKEN}`).expect(400);
+    }
+    const urls = out.map((line) => (JSON.parse(line) as { url: string }).url);
+    expect(urls).toEqual([
+      '/whoami?page=2&access_token=[redacted]',
+      '/whoami?page=2&access%5Ftoken=[redacted]',
+      '/whoami?page=2&access_token[]=[redacted]',
+      '/whoami?page=2&access_token[a][b]=[redacted]',
+    ]);
+    for (const piece of pieces(TOKEN)) expect(out.join('')).not.toContain(piece);
+  });
+});
+
 describe('README recipe: OpenTelemetry spans from the tracing channel', () => {
   // @opentelemetry/api alone records nothing (its default tracer makes non-recording spans), and no
   // SDK is installed: this provider, registered through the API's own setGlobalTracerProvider,

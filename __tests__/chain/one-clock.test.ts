@@ -69,7 +69,7 @@ describe('a token expired 1 s ago, from a jwtVerifier with clockTolerance 30', (
 });
 
 describe('the cache keeps an acceptance exactly as long as the accepting source would', () => {
-  const info = (expiresAt: number): MultiAuthInfo => ({ token: 't', clientId: 'c', scopes: [], expiresAt, source: 's', extra: { source: 's' } });
+  const info = (expiresAt: number): MultiAuthInfo => ({ token: 't', clientId: 'c', scopes: [], expiresAt, source: 's', payload: {}, extra: { source: 's' } });
 
   it('serves it until the instant expiresAt + tolerance, and not from that instant on', () => {
     const expiresAt = nowSeconds() + 1;

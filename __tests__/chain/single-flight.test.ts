@@ -272,8 +272,10 @@ describe('the introspection endpoint', () => {
     const introspection = new GatedServer();
     await introspection.start();
     try {
-      introspection.documents.set('/introspect', { active: true, client_id: 'bot', scope: 'mcp:read', token_type: 'Bearer' });
-      const verifier = introspectionVerifier({ endpoint: `${introspection.origin}/introspect`, clientId: 'rs', clientSecret: 'secret', timeoutMs: 10_000 });
+      introspection.documents.set('/introspect', { active: true, client_id: 'bot', scope: 'mcp:read', token_type: 'Bearer', aud: 'https://mcp.example.com/mcp' });
+      const verifier = introspectionVerifier({
+        endpoint: `${introspection.origin}/introspect`, clientId: 'rs', clientSecret: 'secret', audience: 'https://mcp.example.com/mcp', timeoutMs: 10_000,
+      });
       const harness = await harnessFor(multiAuth({ verifiers: verifier, cache: false }));
       const statuses = await heldBurst(harness, introspection, Array.from({ length: BURST }, () => 'the-same-opaque-token-0123'));
       expect(new Set(statuses)).toEqual(new Set([200]));

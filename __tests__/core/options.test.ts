@@ -13,7 +13,7 @@ import { mcpPolicy } from '../../lib/mcp/mcp-policy';
 
 const KEY = 'a-static-key-long-enough';
 const jwt = { issuer: 'https://issuer.example', audience: 'https://api.example/mcp', jwksUri: 'https://issuer.example/jwks' };
-const introspection = { endpoint: 'https://issuer.example/introspect', clientId: 'rs', clientSecret: 'rs-secret' };
+const introspection = { endpoint: 'https://issuer.example/introspect', clientId: 'rs', clientSecret: 'rs-secret', audience: 'https://mcp.example.com/mcp' };
 const verifier = { name: 'v', verifyAccessToken: async () => null };
 
 function messageOf(make: () => unknown): string {

@@ -18,6 +18,8 @@ import { closeServer, listenOnLoopback } from '../support/loopback';
 import { makeProof, proofKey, type ProofKey, type ProofSpec } from '../support/dpop';
 
 const RESOURCE = 'http://127.0.0.1/mcp';
+/** The origin proofs name in `htu`: the primary's resource origin, whatever port the test app listens on. */
+const PUBLIC = new URL(RESOURCE).origin;
 const CI_KEY = 'ci-key-0123456789abcdef';
 const NONCE_SECRET = 'a nonce secret of at least thirty-two bytes';
 
@@ -89,7 +91,7 @@ async function boundToken(key: ProofKey, resource = RESOURCE): Promise<string> {
 
 /** A DPoP request for `token` to `r`'s /echo, with a proof made from `spec` (defaults: fits the request). */
 async function dpopGet(r: Running, key: ProofKey, token: string, spec: ProofSpec = {}, headers: Record<string, string | string[]> = {}): Promise<Reply> {
-  const proof = await makeProof(key, { htm: 'GET', htu: `${r.origin}/echo`, token, ...spec });
+  const proof = await makeProof(key, { htm: 'GET', htu: `${PUBLIC}/echo`, token, ...spec });
   return send(r.origin, '/echo', { authorization: `DPoP ${token}`, dpop: proof, ...headers });
 }
 
@@ -180,9 +182,9 @@ describe('adversarial proofs, each 401 invalid_dpop_proof', () => {
   });
 
   it('whatever the DPoP header holds: missing, several, oversized, not a JWT, alg none', async () => {
-    const proof = await makeProof(key, { htu: `${app.origin}/echo`, token });
+    const proof = await makeProof(key, { htu: `${PUBLIC}/echo`, token });
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'dpop+jwt', jwk: key.publicJwk })).toString('base64url')}.${Buffer.from(
-      JSON.stringify({ jti: 'n', htm: 'GET', htu: `${app.origin}/echo`, iat: now() }),
+      JSON.stringify({ jti: 'n', htm: 'GET', htu: `${PUBLIC}/echo`, iat: now() }),
     ).toString('base64url')}.`;
     const headerSets: Record<string, string | string[]>[] = [
       {},
@@ -210,7 +212,7 @@ describe('adversarial proofs, each 401 invalid_dpop_proof', () => {
   });
 
   it('a replayed proof (same jti), the second time', async () => {
-    const proof = await makeProof(key, { htu: `${app.origin}/echo`, token });
+    const proof = await makeProof(key, { htu: `${PUBLIC}/echo`, token });
     const first = await send(app.origin, '/echo', { authorization: `DPoP ${token}`, dpop: proof });
     const again = await send(app.origin, '/echo', { authorization: `DPoP ${token}`, dpop: proof });
     expect([first.status, again.status, errorOf(again)]).toEqual([200, 401, 'invalid_dpop_proof']);
@@ -291,17 +293,17 @@ describe('server nonces', () => {
 });
 
 describe('the request URL behind a proxy', () => {
-  it('takes scheme and host from X-Forwarded-* only when trust proxy says so', async () => {
+  it('comes from configuration: X-Forwarded-* change nothing, whatever trust proxy says', async () => {
     const behind = await start({ dpop: true }, (a) => a.set('trust proxy', 'loopback'));
-    const direct = await start({ dpop: true });
     const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'mcp.example.test' };
-    const proxied = { htu: 'https://mcp.example.test/echo' };
-    expect((await dpopGet(behind, key, token, proxied, forwarded)).status).toBe(200);
-    expect(errorOf(await dpopGet(direct, key, token, proxied, forwarded))).toBe('invalid_dpop_proof');
-    // The host alone, too: an untrusted X-Forwarded-Host must not choose the URL proofs are held to.
-    const hostOnly = { 'x-forwarded-host': 'mcp.example.test' };
-    expect(errorOf(await dpopGet(direct, key, token, { htu: 'http://mcp.example.test/echo' }, hostOnly))).toBe('invalid_dpop_proof');
-    expect((await dpopGet(direct, key, token, {}, hostOnly)).status).toBe(200);
+    expect(errorOf(await dpopGet(behind, key, token, { htu: 'https://mcp.example.test/echo' }, forwarded))).toBe('invalid_dpop_proof');
+    expect((await dpopGet(behind, key, token, {}, forwarded)).status).toBe(200);
+  });
+
+  it('names the public origin with dpop.url when it is not the primary\'s resource origin', async () => {
+    const proxied = await start({ dpop: { url: 'https://mcp.example.test' } });
+    expect((await dpopGet(proxied, key, token, { htu: 'https://mcp.example.test/echo' })).status).toBe(200);
+    expect(errorOf(await dpopGet(proxied, key, token))).toBe('invalid_dpop_proof');
   });
 });
 

@@ -11,7 +11,7 @@ const URL_ = 'http://127.0.0.1/echo';
 const TOKEN = 'the-access-token';
 const SECRET = 'a nonce secret of at least thirty-two bytes';
 
-const verifierWith = (options: DpopOptions = {}) => new DpopProofVerifier(resolveDpopOptions(options, ['primary'])!);
+const verifierWith = (options: DpopOptions = {}) => new DpopProofVerifier(resolveDpopOptions({ url: 'http://127.0.0.1', ...options }, ['primary'])!);
 const input = (proof: string, extra: Partial<{ method: string; url: string; accessToken: string }> = {}) => ({
   proof,
   method: 'GET',
@@ -226,7 +226,7 @@ describe('dpop options', () => {
     [{ store: {} }, /dpop: store must be a Keyv-compatible store/],
     [{ requird: true }, /unknown option "dpop.requird"; did you mean "dpop.required"/],
   ])('refuses %j', (options, message) => {
-    expect(() => resolveDpopOptions(options, ['primary'])).toThrow(MultiAuthConfigError);
-    expect(() => resolveDpopOptions(options, ['primary'])).toThrow(message);
+    expect(() => resolveDpopOptions(options, ['primary'], 'http://127.0.0.1')).toThrow(MultiAuthConfigError);
+    expect(() => resolveDpopOptions(options, ['primary'], 'http://127.0.0.1')).toThrow(message);
   });
 });

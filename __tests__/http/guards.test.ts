@@ -95,7 +95,7 @@ describe('guard configuration', () => {
 
 describe('the challenge context guards read', () => {
   const context = Object.freeze({ resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp', scopes: ['mcp:read'] });
-  const info = { token: 't', clientId: 'c', scopes: [], source: 's', extra: { source: 's' } };
+  const info = { token: 't', clientId: 'c', scopes: [], source: 's', payload: {}, extra: { source: 's' } };
 
   it('rides on req.auth, leaving req with one new property', () => {
     const req = new IncomingMessage(new Socket());

@@ -45,3 +45,24 @@ describe('mcpRequest', () => {
     expect(res.body).toEqual({ name: 'TypeError', message: expect.stringMatching(/^mcpRequest: req\.auth was not set by multiAuth/) });
   });
 });
+
+describe('getAuth(authInfo) on a copy that kept the SDK\'s known fields only (issue 26)', () => {
+  it('recognises it by extra.source, typed as MultiAuthInfo with source and standard claims', async () => {
+    const auth = multiAuth({ verifiers: oneTokenVerifier('ci', 'ci-token') });
+    const info = await auth.verify('ci-token');
+    // MultiAuthInfo.payload is always set, and typed so: no `?.` or `!` needed.
+    const payload: Record<string, unknown> = info.payload;
+    expect(payload.client_id).toBe(info.clientId);
+    // What MCP SDK v2 hands a tool handler: token, clientId, scopes, expiresAt, resource, extra.
+    const copy = { token: info.token, clientId: info.clientId, scopes: info.scopes, expiresAt: info.expiresAt, extra: info.extra };
+    const found = getAuth(copy);
+    expect(found?.source).toBe('ci');
+    expect(found?.clientId).toBe(info.clientId);
+    expect(found?.payload).toEqual(expect.objectContaining({ client_id: info.clientId }));
+  });
+
+  it('still answers undefined for an AuthInfo no multiAuth made', () => {
+    expect(getAuth({ token: 't', clientId: 'c', scopes: [], extra: {} })).toBeUndefined();
+    expect(getAuth({ token: 't', clientId: 'c', scopes: [] })).toBeUndefined();
+  });
+});

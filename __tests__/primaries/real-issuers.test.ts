@@ -26,7 +26,7 @@ describe('several real issuers composed', () => {
       primary: remoteAuthServer({ issuer: a.issuer, resource: RESOURCE, requiredScopes: ['mcp:read'] }),
       verifiers: [
         jwtVerifier({ name: 'machines', issuer: b.issuer, audience: RESOURCE }),
-        introspectionVerifier({ name: 'opaque', endpoint: a.introspectionEndpoint, ...a.introspectionClient }),
+        introspectionVerifier({ name: 'opaque', endpoint: a.introspectionEndpoint, ...a.introspectionClient, audience: a.opaqueResource }),
         staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-123-0123456789': { clientId: 'ci', scopes: ['mcp:read'] } } }),
       ],
       onDecision: (d) => decisions.push(d),

@@ -92,7 +92,7 @@ const GOOD = {
 };
 
 function verifier(options: Partial<IntrospectionVerifierOptions> = {}) {
-  return introspectionVerifier({ endpoint: `${endpoint.url}/introspect`, clientId: 'rs', clientSecret: 'rs-secret', ...options });
+  return introspectionVerifier({ endpoint: `${endpoint.url}/introspect`, clientId: 'rs', clientSecret: 'rs-secret', audience: 'https://mcp.example.com/mcp', ...options });
 }
 
 /** The outcome of one verification as the chain sorts it. */
@@ -126,15 +126,15 @@ describe('introspectionVerifier: what an active token becomes', () => {
   });
 
   it('takes scopes from an array, or from scopeClaim', async () => {
-    endpoint.active.set('arr', { scope: ['a', 'b'] });
-    endpoint.active.set('perm', { permissions: 'x y', scope: 'ignored' });
+    endpoint.active.set('arr', { ...GOOD, scope: ['a', 'b'] });
+    endpoint.active.set('perm', { ...GOOD, permissions: 'x y', scope: 'ignored' });
     expect((await verifier().verifyAccessToken('arr')).scopes).toEqual(['a', 'b']);
     expect((await verifier({ scopeClaim: 'permissions' }).verifyAccessToken('perm')).scopes).toEqual(['x', 'y']);
   });
 
   it('takes clientId from sub when client_id is absent, and leaves resource unset for a non-URL audience', async () => {
     endpoint.active.set('t', { sub: 'svc', aud: ['api-1', 'api-2'] });
-    const info = await verifier().verifyAccessToken('t');
+    const info = await verifier({ audience: 'api-2' }).verifyAccessToken('t');
     expect(info).toMatchObject({ clientId: 'svc', scopes: [] });
     expect(info.resource).toBeUndefined();
   });
@@ -230,7 +230,7 @@ describe('introspectionVerifier: failures (the endpoint could not decide)', () =
     ['a 200 that is not JSON', (_s, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops')],
     ['a 200 without a boolean active', (_s, res) => json(res, 200, { active: 'true', client_id: 'c' })],
     ['a 200 JSON array', (_s, res) => json(res, 200, [{ active: true }])],
-    ['a 200 with a malformed scope', (_s, res) => json(res, 200, { active: true, scope: 42 })],
+    ['a 200 with a malformed scope', (_s, res) => json(res, 200, { active: true, scope: 42, aud: 'https://mcp.example.com/mcp' })],
     ['a redirect', (_s, res) => res.writeHead(307, { location: '/elsewhere' }).end()],
     ['a body over 256 KiB', (_s, res) => json(res, 200, { active: true, padding: 'x'.repeat(300 * 1024) })],
     [
@@ -286,7 +286,7 @@ describe('introspectionVerifier: failures (the endpoint could not decide)', () =
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
-    const v = introspectionVerifier({ endpoint: `http://127.0.0.1:${port}/introspect`, clientId: 'rs', clientSecret: 's' });
+    const v = introspectionVerifier({ endpoint: `http://127.0.0.1:${port}/introspect`, clientId: 'rs', clientSecret: 's', audience: 'https://mcp.example.com/mcp' });
     const error = await v.verifyAccessToken('t').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TemporarilyUnavailableError);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
@@ -537,7 +537,7 @@ describe('introspectionVerifier against a real authorization server (oidc-provid
 });
 
 describe('introspectionVerifier options', () => {
-  const base = { endpoint: 'https://as.example.com/introspect', clientId: 'rs', clientSecret: 's' };
+  const base = { endpoint: 'https://as.example.com/introspect', clientId: 'rs', clientSecret: 's', audience: 'https://mcp.example.com/mcp' };
 
   it('defaults its name to "introspection"', () => {
     expect(introspectionVerifier(base).name).toBe('introspection');

@@ -240,7 +240,7 @@ describe('jwtVerifier: what is checked is what is signed', () => {
     const [header, , signature] = valid.split('.');
     const widened = `${header}.${segmentOf(server.claims({ scope: 'admin' }))}.${signature}`;
     // A context claiming the parts of the valid token, for a token that is expired or tampered.
-    const forged = (raw: string) => ({ raw, digest: Buffer.alloc(32), digestKey: '', jwt: inspectToken(valid).jwt });
+    const forged = (raw: string) => ({ raw, digest: Buffer.alloc(32), digestKey: '', identityKey: '', jwt: inspectToken(valid).jwt });
     for (const raw of [expired, widened]) {
       await expect(verifier.verifyAccessToken(raw, { signal: AbortSignal.timeout(5000), token: forged(raw) })).rejects.toBeInstanceOf(
         InvalidTokenError,

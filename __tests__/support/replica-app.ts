@@ -10,7 +10,7 @@
  */
 import express from 'express';
 import Keyv from 'keyv';
-import KeyvRedis from '@keyv/redis';
+import KeyvRedis, { createClient } from '@keyv/redis';
 import { getAuth, introspectionVerifier, multiAuth, sharedStore } from '../../lib/index';
 import type { Decision } from '../../lib/index';
 
@@ -28,14 +28,32 @@ interface ReplicaConfig {
   retryAfterMs: number;
   /** The public origin DPoP proofs name in `htu`: the same for every replica, as behind a load balancer. */
   dpopOrigin: string;
+  /**
+   * `false`: the store has no `setIfAbsent` (a bare Keyv), so DPoP replay ids are shared by a
+   * read and a write. Default: docs/replicas.md's recipe, with an atomic SET NX PX.
+   */
+  atomicReplay?: boolean;
+  /** `dpop.failClosed`. */
+  failClosed?: boolean;
 }
 
 const config = JSON.parse(process.env.REPLICA_CONFIG ?? '{}') as ReplicaConfig;
 
-// README's recipe: errors thrown rather than read as misses, and no offline queue, so a dead
-// Redis answers at once instead of holding commands until it is back.
-const keyv = new Keyv(new KeyvRedis({ url: config.redisUrl, disableOfflineQueue: true }, { throwOnErrors: true }), { throwOnErrors: true });
-const store = sharedStore(keyv, { timeoutMs: config.storeTimeoutMs, retryAfterMs: config.retryAfterMs });
+// docs/replicas.md's recipe: errors thrown rather than read as misses, and no offline queue, so
+// a dead Redis answers at once instead of holding commands until it is back; DPoP proof ids
+// claimed with one atomic SET NX PX.
+const redis = createClient({ url: config.redisUrl, disableOfflineQueue: true });
+redis.on('error', () => undefined);
+const keyv = new Keyv(new KeyvRedis(redis, { throwOnErrors: true }), { throwOnErrors: true });
+const atomic = {
+  async setIfAbsent(key: string, value: unknown, ttlMs: number): Promise<boolean> {
+    return (await redis.set(`nx:${key}`, JSON.stringify(value), { NX: true, PX: ttlMs })) === 'OK';
+  },
+};
+const store = sharedStore(config.atomicReplay === false ? keyv : Object.assign(keyv, atomic), {
+  timeoutMs: config.storeTimeoutMs,
+  retryAfterMs: config.retryAfterMs,
+});
 
 const decisions: Decision[] = [];
 const warnings: string[] = [];
@@ -46,7 +64,7 @@ process.on('warning', (warning) => {
 const auth = multiAuth({
   verifiers: [introspectionVerifier({ ...config.introspection, store })],
   store,
-  dpop: { url: config.dpopOrigin },
+  dpop: { url: config.dpopOrigin, ...(config.failClosed ? { failClosed: true } : {}) },
   onDecision: (decision) => decisions.push(decision),
 });
 
@@ -60,10 +78,13 @@ app.get('/echo', (req, res) => {
   res.json({ source: info?.source, clientId: info?.clientId, ...(info?.dpop ? { dpop: info.dpop } : {}) });
 });
 
-const server = app.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  process.stdout.write(`${JSON.stringify({ ready: true, port })}\n`);
+// The client must be connected before the first request (the recipe's connectStore does this at startup).
+void redis.connect().then(() => {
+  const server = app.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    process.stdout.write(`${JSON.stringify({ ready: true, port })}\n`);
+  });
 });
 
 process.stdin.on('end', () => process.exit(0));

@@ -21,6 +21,9 @@ export interface ReplicaOptions {
   storeTimeoutMs: number;
   retryAfterMs: number;
   dpopOrigin: string;
+  /** `false`: a store without setIfAbsent (see replica-app.ts). */
+  atomicReplay?: boolean;
+  failClosed?: boolean;
 }
 
 export interface Replica {

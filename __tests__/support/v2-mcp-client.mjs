@@ -9,6 +9,10 @@
 //   { "kind": "oauth", "url": "..." }                    log in (discovery, DCR, PKCE), call whoami
 //   { "kind": "stepup", "url": "..." }                   log in consenting to mcp:read only, then
 //                                                        call write_note (403, step-up, retry)
+//   { "kind": "calls", "url": "...", "token": "...", "tools": ["a", ...] }
+//                                                        connect with a fixed bearer, call each
+//                                                        tool; report each answer, and the
+//                                                        Mcp-Method / Mcp-Name headers the client sent
 // and prints one JSON line: one report per task, in order.
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
 
@@ -98,8 +102,37 @@ async function login(url, auth, seen, grantOnly) {
   return { client, transport: connected, firstConnect };
 }
 
+/** A fetch that records the MCP standard headers of each POST, as the client sent them. */
+function headerRecording(sent) {
+  return async (input, init) => {
+    const headers = new Headers(init?.headers);
+    if (init?.method === 'POST') sent.push({ method: headers.get('mcp-method'), name: headers.get('mcp-name') });
+    return fetch(input, init);
+  };
+}
+
 async function run(task) {
   const seen = [];
+  if (task.kind === 'calls') {
+    const sent = [];
+    const client = newClient();
+    await client.connect(new StreamableHTTPClientTransport(new URL(task.url), {
+      requestInit: { headers: { Authorization: `Bearer ${task.token}` } },
+      fetch: headerRecording(sent),
+    }));
+    const answers = [];
+    for (const name of task.tools) {
+      try {
+        const result = await client.callTool({ name, arguments: {} });
+        answers.push({ name, text: result.content?.[0]?.text, isError: result.isError === true });
+      } catch (error) {
+        answers.push({ name, error: errorName(error) });
+      }
+    }
+    const report = { era: client.getProtocolEra(), answers, sent };
+    await client.close();
+    return report;
+  }
   if (task.kind === 'bearer') {
     const client = newClient();
     try {

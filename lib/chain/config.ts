@@ -1,5 +1,6 @@
 import { MultiAuthConfigError } from '../core/errors';
 import { checkScopes } from '../core/claims';
+import { OFFLINE_ACCESS } from '../core/scopes';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { resolveDpopOptions, type DpopOptions, type ResolvedDpopOptions } from '../dpop/options';
 import type { CacheOptions } from './result-cache';
@@ -21,6 +22,7 @@ export interface MultiAuthOptions {
   /**
    * Scopes every accepted token must carry (else 403). `undefined` inherits the primary's (none
    * without one); `[]` means none. Also advertised in `scope=` and the primary's metadata.
+   * `offline_access` is dropped: it asks for refresh tokens, it is no resource's requirement.
    */
   requiredScopes?: readonly string[];
   /**
@@ -112,6 +114,13 @@ function checkAbsoluteUrl(value: unknown, what: string): string {
 }
 
 function checkVerifier(value: unknown, what: string): TokenVerifier {
+  // An Express auth middleware (express-oauth2-jwt-bearer's auth(), passport.authenticate(...)).
+  if (typeof value === 'function') {
+    fail(
+      `${what} is a function (an Express middleware?), not a token verifier; wrap a middleware with ` +
+        `middlewareVerifier({ name, middleware }), or pass an object with a verifyAccessToken(token) method`,
+    );
+  }
   if (!isObject(value) || typeof value.verifyAccessToken !== 'function') {
     fail(`${what} must be a token verifier: an object with a verifyAccessToken(token) method`);
   }
@@ -120,6 +129,11 @@ function checkVerifier(value: unknown, what: string): TokenVerifier {
   }
   if (value.cacheable !== undefined && typeof value.cacheable !== 'boolean') fail(`${what}.cacheable must be true or false when given`);
   return value as unknown as TokenVerifier;
+}
+
+/** A scope list as enforced: checked, without duplicates, without `offline_access`. */
+function requiredList(value: unknown, what: string): readonly string[] {
+  return Object.freeze(checkScopes(value, what).filter((scope) => scope !== OFFLINE_ACCESS));
 }
 
 function checkCache(value: unknown): false | CacheOptions {
@@ -183,8 +197,8 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
   }
 
   let requiredScopes: readonly string[];
-  if (options.requiredScopes !== undefined) requiredScopes = checkScopes(options.requiredScopes, 'requiredScopes');
-  else if (primary?.requiredScopes !== undefined) requiredScopes = checkScopes(primary.requiredScopes, 'primary.requiredScopes');
+  if (options.requiredScopes !== undefined) requiredScopes = requiredList(options.requiredScopes, 'requiredScopes');
+  else if (primary?.requiredScopes !== undefined) requiredScopes = requiredList(primary.requiredScopes, 'primary.requiredScopes');
   else requiredScopes = Object.freeze([]);
 
   let resourceMetadataUrl: string | undefined;
@@ -205,6 +219,14 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
   if (options.authRequired !== undefined && typeof options.authRequired !== 'boolean') fail('authRequired must be true or false');
   if (options.onDecision !== undefined && typeof options.onDecision !== 'function') fail('onDecision must be a function');
   const store = toSharedStore(options.store, 'multiAuth');
+  const cache = checkCache(options.cache);
+  if (store && (cache === false || cache.negativeMax === 0)) {
+    // The store shares what the rejection cache remembers; with that off it would hold nothing.
+    fail(
+      `store shares rejections through the rejection cache, which is off (${cache === false ? 'cache: false' : 'cache.negativeMax: 0'}); ` +
+        'turn the cache on, or leave store out (for DPoP replay memory alone, pass it as dpop.store)',
+    );
+  }
 
   return {
     primary,
@@ -213,10 +235,13 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     resourceMetadataUrl,
     authRequired: options.authRequired ?? true,
     timeoutMs: options.timeoutMs === undefined ? 5_000 : checkPositiveNumber(options.timeoutMs, 'timeoutMs', MAX_TIMER_MS),
-    cache: checkCache(options.cache),
+    cache,
     maxTokenLength: options.maxTokenLength === undefined ? 8_192 : Math.floor(checkPositiveNumber(options.maxTokenLength, 'maxTokenLength')),
     onDecision: options.onDecision as ResolvedConfig['onDecision'],
-    dpop: withReplayStore(resolveDpopOptions(options.dpop, sources.map((s) => s.name)), store),
+    dpop: withReplayStore(
+      resolveDpopOptions(options.dpop, sources.map((s) => s.name), primaryUrl === undefined ? undefined : new URL(primaryUrl).origin),
+      store,
+    ),
     store,
   };
 }

@@ -26,7 +26,19 @@ type CachedInfo = Omit<MultiAuthInfo, 'token'>;
  * tolerance): a non-enumerable property, so a hit's spread copy never carries it into `req.auth`.
  */
 const EXPIRED_FROM = Symbol('expiredFromMs');
-type Entry = CachedInfo & { readonly [EXPIRED_FROM]: number };
+/**
+ * The digest of the spelling an acceptance was made from, when that spelling was not the
+ * canonical one (see `InspectedToken.identityKey`): a hit needs the same spelling, since only
+ * the source can say whether it accepts another.
+ */
+const SPELLING = Symbol('spelling');
+type Entry = CachedInfo & { readonly [EXPIRED_FROM]: number; readonly [SPELLING]?: string };
+
+/** `undefined` for the canonical spelling, else the spelling's own digest. */
+function spellingOf(token: InspectedToken): string | undefined {
+  const identity = token.identityKey;
+  return identity === token.digestKey ? undefined : token.digestKey;
+}
 
 function cloneDeepFrozen<T>(value: T): T {
   let copy: T;
@@ -44,11 +56,12 @@ function cloneDeepFrozen<T>(value: T): T {
  * got (a handler may add a scope or a note to its own `req.auth`; that must never reach the
  * next request with the same token). Cloning happens once per entry, not per hit.
  */
-function entryOf(info: CachedInfo, expiredFrom: number): Entry {
+function entryOf(info: CachedInfo, expiredFrom: number, spelling: string | undefined): Entry {
   const entry: CachedInfo = { ...info, scopes: cloneDeepFrozen(info.scopes), extra: cloneDeepFrozen(info.extra) };
   if (info.payload !== undefined) entry.payload = cloneDeepFrozen(info.payload);
   if (info.header !== undefined) entry.header = cloneDeepFrozen(info.header);
   Object.defineProperty(entry, EXPIRED_FROM, { value: expiredFrom, enumerable: false });
+  if (spelling !== undefined) Object.defineProperty(entry, SPELLING, { value: spelling, enumerable: false });
   return Object.freeze(entry) as Entry;
 }
 
@@ -65,7 +78,8 @@ function requestCopy(entry: Entry, token: string): MultiAuthInfo {
 }
 
 /**
- * Remembers what the chain decided for a token, keyed by the token's SHA-256 (never the token),
+ * Remembers what the chain decided for a token, keyed by the token's SHA-256 (never the token;
+ * the canonical spelling's for an ECDSA-signed JWT, so one token has one entry),
  * so a token seen again costs a hash and a lookup instead of a signature check or an
  * introspection call. An acceptance never outlives the token's `expiresAt` plus the accepting
  * source's clock tolerance (lib/core/clock.ts: the rule the source applied); failures (503s)
@@ -87,7 +101,7 @@ export class ResultCache {
   }
 
   private static key(token: InspectedToken): string {
-    return token.digestKey;
+    return token.identityKey;
   }
 
   /** The cached acceptance (with the token put back), `'rejected'`, or `undefined` when unknown. */
@@ -99,6 +113,7 @@ export class ResultCache {
         this.accepted.delete(key);
         return undefined;
       }
+      if (hit[SPELLING] !== spellingOf(token)) return undefined;
       return requestCopy(hit, token.raw);
     }
     return this.rejected?.get(key) ? 'rejected' : undefined;
@@ -113,7 +128,7 @@ export class ResultCache {
     const ttl = Math.min(this.ttlMs, expiredFrom - nowMs);
     if (ttl <= 0) return;
     const { token: _raw, ...rest } = info;
-    this.accepted.set(ResultCache.key(token), entryOf(rest, expiredFrom), { ttl });
+    this.accepted.set(ResultCache.key(token), entryOf(rest, expiredFrom, spellingOf(token)), { ttl });
   }
 
   /** Remembers a rejection for `negativeTtlMs`, or for `ttlMs` when shorter (one learnt from the shared store). */

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { standardClaims } from '../core/claims';
+import { isScopeToken, standardClaims } from '../core/claims';
 import { isExpired, toleranceOf } from '../core/clock';
-import { notMine, whyNotMine } from '../core/types';
+import { diagnoseRefusal, notMine, whyNotMine } from '../core/types';
 import { redactToken } from '../core/redaction';
 import type { Attempt, AttemptOutcome, AuthInfo, InspectedToken, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -88,8 +88,12 @@ function toMultiAuthInfo(
   const info: MultiAuthInfo = {
     token,
     clientId: result.clientId,
-    scopes: [...result.scopes],
+    // RFC 6749 §3.3: an element that is not a scope token ("read admin") is no scope. Kept, it
+    // would be one scope here and two in the `scope` claim filled below for other guards.
+    scopes: result.scopes.filter(isScopeToken),
     source,
+    // Replaced below by the claims, once the fields they are built from are set.
+    payload: {},
     extra: { ...extra, source },
   };
   if (expiresAt !== undefined) info.expiresAt = expiresAt;
@@ -200,6 +204,8 @@ async function runOne(
     if (result === null || result === undefined) return { attempt: attempt('rejected', NOT_RECOGNISED) };
     const info = toMultiAuthInfo(result as AuthInfo & Partial<MultiAuthInfo>, token.raw, source.name);
     if (typeof info === 'string') return { attempt: attempt('errored', info) };
+    const dropped = (result as AuthInfo).scopes.length - info.scopes.length;
+    if (dropped > 0) context.note(`ignored ${dropped} scope element(s) that are not RFC 6749 scope tokens (a space, quote or backslash)`);
     if (isExpired(info.expiresAt, toleranceOf(source.verifier), Date.now())) {
       return { attempt: attempt('rejected', 'the token has expired') };
     }
@@ -246,5 +252,17 @@ export async function runChain(
     if (info) return { outcome: 'accepted', info, attempts, toleranceSeconds: toleranceOf(source.verifier) };
     if (attempt.outcome === 'failed') failed = true;
   }
+  diagnose(sources, token);
   return { outcome: failed ? 'failed' : 'rejected', attempts, asked };
+}
+
+/** Lets each source say whether the refusal points at its configuration (it warns; the answer stands). */
+function diagnose(sources: readonly NamedSource[], token: InspectedToken): void {
+  for (const source of sources) {
+    try {
+      source.verifier[diagnoseRefusal]?.(token, source.name);
+    } catch {
+      // A diagnosis is an aid to the operator; it must never change or delay the answer.
+    }
+  }
 }

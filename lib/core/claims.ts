@@ -13,14 +13,35 @@ export function firstString(...values: unknown[]): string | undefined {
   return values.find(isNonEmptyString);
 }
 
+/** RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`. No space, quote or backslash. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * Whether `value` is one RFC 6749 §3.3 scope token. An element with a space is two scopes to
+ * anyone who splits a `scope` string (express-oauth2-jwt-bearer's guards do), and one to anyone
+ * who does not: it is neither, so it is no scope at all.
+ *
+ * @example
+ * isScopeToken('mcp:read'); // true
+ * isScopeToken('read admin'); // false
+ */
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && SCOPE_TOKEN.test(value);
+}
+
 /**
  * Scopes from a claim: a space-separated string (RFC 6749 `scope`) or an array (`scp`,
- * Auth0's `permissions`). `undefined` when the claim is anything else, so the caller decides
- * whether that is "no scopes" or a malformed answer.
+ * Auth0's `permissions`), keeping only scope tokens, so that every reader (this package's
+ * guards, express-oauth2-jwt-bearer's on the `scope` claim filled from this list) sees one
+ * list. `undefined` when the claim is anything else, so the caller decides whether that is
+ * "no scopes" or a malformed answer.
+ *
+ * @example
+ * scopeList(['read admin', 'read']); // ['read']
  */
 export function scopeList(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return value.split(' ').filter(isNonEmptyString);
-  if (Array.isArray(value)) return value.filter(isNonEmptyString);
+  if (typeof value === 'string') return value.split(' ').filter(isScopeToken);
+  if (Array.isArray(value)) return value.filter(isScopeToken);
   return undefined;
 }
 
@@ -81,7 +102,7 @@ export function resourceFromAudience(aud: unknown): URL | undefined {
 export function checkScopes(value: unknown, what: string): readonly string[] {
   if (!Array.isArray(value)) throw new MultiAuthConfigError(`multiAuth: ${what} must be an array of scope strings, got ${typeof value}`);
   for (const scope of value) {
-    if (typeof scope !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) {
+    if (!isScopeToken(scope)) {
       throw new MultiAuthConfigError(`multiAuth: ${what} contains ${JSON.stringify(scope)}; a scope is a non-empty string without spaces, quotes or backslashes`);
     }
   }

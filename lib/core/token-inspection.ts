@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import * as nodeCrypto from 'node:crypto';
 import { freezeDeep, nestingDepth } from './claims';
+import { canonicalSpelling } from './token-identity';
 import type { InspectedToken, UnverifiedJwt } from './types';
 
 const JWS_SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -70,6 +71,7 @@ const sha256Base64: (value: string) => string =
 class LazyInspectedToken implements InspectedToken {
   readonly #raw: string;
   #digestKey: string | undefined;
+  #identityKey: string | undefined;
   #jwt: UnverifiedJwt | undefined | null = null;
 
   constructor(raw: string) {
@@ -82,6 +84,14 @@ class LazyInspectedToken implements InspectedToken {
 
   get digestKey(): string {
     return (this.#digestKey ??= sha256Base64(this.#raw));
+  }
+
+  get identityKey(): string {
+    if (this.#identityKey === undefined) {
+      const canonical = canonicalSpelling(this.#raw);
+      this.#identityKey = canonical === undefined ? this.digestKey : sha256Base64(canonical);
+    }
+    return this.#identityKey;
   }
 
   get digest(): Buffer {

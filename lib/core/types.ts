@@ -3,6 +3,7 @@
 // for routing). Imports nothing from the package's other folders.
 
 import type { IncomingMessage } from 'node:http';
+import type { rulesDigest } from './rules';
 import type { RequestHandler } from 'express';
 
 /**
@@ -56,8 +57,12 @@ export interface MultiAuthInfo {
   source: string;
   /** `sub`, where known. */
   subject?: string;
-  /** Claims: the JWT payload, the introspection response, or a static key's claims. */
-  payload?: Record<string, unknown>;
+  /**
+   * Claims: the JWT payload, the introspection response, or a static key's claims. Always set:
+   * for a source that has no claims of its own, `multiAuth` fills in the standard ones it knows
+   * (`client_id`, `scope`, `sub`, `exp`).
+   */
+  payload: Record<string, unknown>;
   /** JWS protected header; JWT sources only. */
   header?: Record<string, unknown>;
   /** The source's own `extra`, plus `source` mirrored for handlers typed with the SDK's `AuthInfo`. */
@@ -85,6 +90,12 @@ export interface InspectedToken {
   readonly digest: Buffer;
   /** The same SHA-256, base64-encoded: a cheaper cache key than `digest`. */
   readonly digestKey: string;
+  /**
+   * What identifies the token however it is spelled: `digestKey`, except for an ECDSA-signed JWT
+   * spelled otherwise than canonically (s above n/2, loose base64url), whose canonical spelling's
+   * digest it is. Keys the result cache, shared rejections and `tokenId`.
+   */
+  readonly identityKey: string;
   /** Decoded (unverified) header and payload when the token has the shape of a compact JWS, else `undefined`. */
   readonly jwt: UnverifiedJwt | undefined;
 }
@@ -98,10 +109,11 @@ export interface VerifyContext {
   /** The HTTP request being authenticated, when there is one (absent for `auth.verify(token)`). */
   req?: IncomingMessage;
   /**
-   * `true` when the caller checks a sender-constrained token's `cnf` itself (`multiAuth` with
-   * its `dpop` option: against the request's DPoP proof, or refusing it as Bearer). A source then
-   * accepts a token with `cnf` and keeps `cnf` in `payload`; without it, such a token is refused,
-   * since nothing else would check its proof of possession.
+   * `true` when the caller checks a sender-constrained token's `cnf` itself: `multiAuth` always
+   * does (its binding rule, for every source, against the request's DPoP proof or client
+   * certificate, refusing it as Bearer). A source then accepts a token with `cnf` and keeps `cnf`
+   * in `payload`; without it (a direct call), such a token is refused, since nothing else would
+   * check its proof of possession.
    */
   senderConstrained?: boolean;
   /**
@@ -116,6 +128,12 @@ export interface DpopRouteContext {
   /** Proof algorithms accepted (RFC 9728 `dpop_signing_alg_values_supported`). */
   algorithms: string[];
   /** Whether the primary's tokens must be DPoP-bound (`dpop_bound_access_tokens_required`). */
+  required: boolean;
+}
+
+/** What a primary is told about RFC 8705 mTLS when `multiAuth` has its `mtls` option, for its metadata. */
+export interface MtlsRouteContext {
+  /** Whether the primary's tokens must be certificate-bound (`tls_client_certificate_bound_access_tokens`). */
   required: boolean;
 }
 
@@ -136,6 +154,14 @@ export const notMine: unique symbol = Symbol.for('express-multiauth.notMine');
 export const whyNotMine: unique symbol = Symbol.for('express-multiauth.whyNotMine');
 
 /**
+ * Optional: told about a token the chain refused (no source accepted it), with the name the
+ * source is known by, so the source can say when the refusal points at its configuration rather
+ * than at the token (an issuer that differs only by a trailing slash). It warns, rate-limited;
+ * it never changes an answer, and it is not called for a token another source accepted.
+ */
+export const diagnoseRefusal: unique symbol = Symbol.for('express-multiauth.diagnoseRefusal');
+
+/**
  * A source of truth about tokens: the MCP SDK's `OAuthTokenVerifier` plus an optional name.
  *
  * Resolve the token's `AuthInfo` to accept it; resolve `null`/`undefined` or throw an error
@@ -147,6 +173,10 @@ export interface TokenVerifier {
   [notMine]?: (token: InspectedToken) => boolean;
   /** Why `notMine` said so (the `whyNotMine` symbol); set by this package's own verifiers. */
   [whyNotMine]?: (token: InspectedToken) => string;
+  /** The digest of this source's rules (the `rulesDigest` symbol); set by this package's own verifiers from their options. */
+  [rulesDigest]?: string;
+  /** Explains a refusal that looks like a configuration mistake (the `diagnoseRefusal` symbol); set by this package's JWT sources. */
+  [diagnoseRefusal]?: (token: InspectedToken, source: string) => void;
   /**
    * Reported as `req.auth.source` and in `onDecision`; unique within one `multiAuth`. Unnamed,
    * the primary is called `primary` and a verifier `verifier-<index in verifiers>`.
@@ -217,7 +247,7 @@ export interface AuthServer extends TokenVerifier {
   /** Absolute URL of the RFC 9728 document that `routes()` serves. */
   resourceMetadataUrl?: string;
   /** The server's routes, built for the scopes `multiAuth` actually enforces. */
-  routes(context: { requiredScopes: string[]; dpop?: DpopRouteContext }): RequestHandler;
+  routes(context: { requiredScopes: string[]; dpop?: DpopRouteContext; mtls?: MtlsRouteContext }): RequestHandler;
 }
 
 /**

@@ -37,8 +37,8 @@ export interface DpopOptions {
   /**
    * The public origin the proofs' `htu` is compared against (e.g. `https://mcp.example.com`),
    * with the request's path appended; or a function giving the whole URL of a request. Default:
-   * the request's own scheme and host as Express sees them (so `app.set('trust proxy', ...)`
-   * decides whether `X-Forwarded-Proto`/`X-Forwarded-Host` count).
+   * the primary's `resource` origin; with neither, `multiAuth` refuses the `dpop` option. The
+   * request's `Host` and `X-Forwarded-*` headers never decide it: the client writes them.
    */
   url?: string | ((req: IncomingMessage) => string);
   /**
@@ -48,8 +48,24 @@ export interface DpopOptions {
    * seen here, and a warning is emitted.
    */
   store?: KeyvLike | SharedStore;
-  /** Most proof ids remembered per process (for the replay check). Default 100,000. */
+  /**
+   * Most proof ids remembered per process (for the replay check). Default 100,000. A proof id is
+   * held until its `iat` leaves the window, never less; when the memory is full, new proofs get
+   * 503 `temporarily_unavailable` (`use_dpop_nonce` with nonces on) until room comes back. Size
+   * it as peak proofs per second x (`maxProofAgeSeconds` + 1).
+   */
   maxReplayEntries?: number;
+  /**
+   * Most proof ids one proof key may hold, so one client (or a thief with one bound token)
+   * cannot fill the memory for everyone. Default a tenth of `maxReplayEntries`.
+   */
+  maxReplayEntriesPerKey?: number;
+  /**
+   * `true`: when the shared store cannot say whether a proof was used at another replica (down,
+   * slow), the proof is not accepted (503, or `use_dpop_nonce` with nonces on). Default `false`:
+   * per-process memory stays in charge, with an `onDecision` note and a warning.
+   */
+  failClosed?: boolean;
 }
 
 /** {@link DpopOptions}, checked, with defaults. */
@@ -58,13 +74,17 @@ export interface ResolvedDpopOptions {
   algorithms: readonly DpopAlgorithm[];
   maxProofAgeSeconds: number;
   nonce: { secret: Uint8Array; lifetimeSeconds: number } | undefined;
-  url: string | ((req: IncomingMessage) => string) | undefined;
+  url: string | ((req: IncomingMessage) => string);
   store: SharedStore | undefined;
   maxReplayEntries: number;
+  maxReplayEntriesPerKey: number;
+  failClosed: boolean;
 }
 
-const KNOWN = ['required', 'algorithms', 'maxProofAgeSeconds', 'nonce', 'url', 'store', 'maxReplayEntries'];
+const KNOWN = ['required', 'algorithms', 'maxProofAgeSeconds', 'nonce', 'url', 'store', 'maxReplayEntries', 'maxReplayEntriesPerKey', 'failClosed'];
 const MIN_SECRET_BYTES = 32;
+/** Fewer distinct bytes than a hex string of random bytes has is a pattern, not a secret. */
+const MIN_DISTINCT_SECRET_BYTES = 8;
 
 function fail(message: string): never {
   throw new MultiAuthConfigError(`multiAuth: dpop.${message}`);
@@ -95,7 +115,11 @@ function publicOrigin(value: string): string {
  * sources, so that `required` cannot name one that does not exist (a typo there would silently
  * leave that source's tokens usable as Bearer).
  */
-export function resolveDpopOptions(options: unknown, sourceNames: readonly string[]): ResolvedDpopOptions | undefined {
+export function resolveDpopOptions(
+  options: unknown,
+  sourceNames: readonly string[],
+  primaryOrigin?: string,
+): ResolvedDpopOptions | undefined {
   if (options === undefined || options === false) return undefined;
   const given: Record<string, unknown> = options === true ? {} : (options as Record<string, unknown>);
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
@@ -135,23 +159,42 @@ export function resolveDpopOptions(options: unknown, sourceNames: readonly strin
       typeof n.secret === 'string' ? Buffer.from(n.secret, 'utf8') : n.secret instanceof Uint8Array ? Buffer.from(n.secret) : undefined;
     if (!secret) fail('nonce.secret must be a string or bytes');
     if (secret.byteLength < MIN_SECRET_BYTES) fail(`nonce.secret must be at least ${MIN_SECRET_BYTES} bytes: a short secret lets nonces be guessed`);
+    // Length says nothing about guessability: "aaaa..." is the first secret an attacker tries.
+    const distinct = new Set(secret).size;
+    if (distinct < MIN_DISTINCT_SECRET_BYTES) {
+      fail(`nonce.secret holds only ${distinct} distinct byte value(s): use a random secret, e.g. crypto.randomBytes(32) or its hex`);
+    }
     nonce = { secret, lifetimeSeconds: positiveInteger(n.lifetimeSeconds, 'nonce.lifetimeSeconds', 300) };
   }
 
-  let url: ResolvedDpopOptions['url'];
+  let url: ResolvedDpopOptions['url'] | undefined;
   if (typeof given.url === 'string') url = publicOrigin(given.url);
   else if (typeof given.url === 'function') url = given.url as (req: IncomingMessage) => string;
   else if (given.url !== undefined) fail('url must be an origin string or a function (req) => string');
+  else if (primaryOrigin !== undefined) url = publicOrigin(primaryOrigin);
+  else {
+    fail(
+      'url is needed: the public origin proofs name in "htu" (e.g. dpop: { url: "https://mcp.example.com" }). Without a primary ' +
+        'there is no resource to take it from, and the request\'s Host header is the client\'s to write',
+    );
+  }
 
   const store = toSharedStore(given.store, 'multiAuth: dpop');
+
+  const maxReplayEntries = positiveInteger(given.maxReplayEntries, 'maxReplayEntries', 100_000);
+  const maxReplayEntriesPerKey = positiveInteger(given.maxReplayEntriesPerKey, 'maxReplayEntriesPerKey', Math.max(1, Math.floor(maxReplayEntries / 10)));
+  if (maxReplayEntriesPerKey > maxReplayEntries) fail(`maxReplayEntriesPerKey (${maxReplayEntriesPerKey}) cannot exceed maxReplayEntries (${maxReplayEntries})`);
+  if (given.failClosed !== undefined && typeof given.failClosed !== 'boolean') fail('failClosed must be true or false');
 
   return {
     required,
     algorithms,
     maxProofAgeSeconds,
     nonce,
-    url,
+    url: url as ResolvedDpopOptions['url'],
     store,
-    maxReplayEntries: positiveInteger(given.maxReplayEntries, 'maxReplayEntries', 100_000),
+    maxReplayEntries,
+    maxReplayEntriesPerKey,
+    failClosed: given.failClosed === true,
   };
 }

@@ -3,7 +3,8 @@ import { EmbeddedJWK, calculateJwkThumbprint, errors as joseErrors, jwtVerify } 
 import type { CryptoKey, JWK, JWTHeaderParameters, FlattenedJWSInput } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { NonceSource } from './nonce';
-import { ReplayGuard } from './replay';
+import { proofKeyProblem } from './proof-key';
+import { ReplayGuard, type ReplayVerdict } from './replay';
 import type { ResolvedDpopOptions } from './options';
 
 /** Longest `DPoP` header value looked at: a proof with an RSA-4096 key is about 1.5 KB. */
@@ -99,7 +100,19 @@ export class DpopProofVerifier {
 
   constructor(private readonly options: ResolvedDpopOptions) {
     this.nonces = options.nonce && new NonceSource(options.nonce.secret, options.nonce.lifetimeSeconds);
-    this.replay = new ReplayGuard(options.maxReplayEntries, options.store);
+    this.replay = new ReplayGuard({
+      max: options.maxReplayEntries,
+      maxPerKey: options.maxReplayEntriesPerKey,
+      store: options.store,
+      failClosed: options.failClosed,
+    });
+    if (options.store && !options.store.atomic) {
+      process.emitWarning(
+        'express-multiauth: DPoP proof ids are shared through a store without setIfAbsent: two replicas given the same proof within ' +
+          'one store round trip can both accept it. Add an atomic setIfAbsent (Redis SET NX PX), see docs/replicas.md',
+        { code: 'MULTIAUTH_DPOP_STORE_NOT_ATOMIC' },
+      );
+    }
   }
 
   /** The nonce to offer now, when nonces are on. */
@@ -128,6 +141,8 @@ export class DpopProofVerifier {
         throw invalid('the proof\'s "jwk" holds private or symmetric key material');
       }
       if (embedded && typeof embedded === 'object' && typeof header.alg === 'string') {
+        const problem = proofKeyProblem(header.alg, embedded);
+        if (problem) throw invalid(`the proof's "jwk" is refused before any crypto: ${problem}`);
         cacheId = `${header.alg} ${JSON.stringify(embedded)}`;
         cached = this.keys.get(cacheId);
         if (cached) return cached.key;
@@ -183,14 +198,20 @@ export class DpopProofVerifier {
   }
 
   /**
-   * Records a proof as used, once the whole request has passed. Resolves `false` when the same
-   * key already used this `jti` within the window (a replay). The memory lasts until the proof's
-   * `iat` leaves the window, which is as long as it could pass again. `note` hears about a shared
-   * store that could not be used.
+   * Records a proof as used, once the whole request has passed, and says whether it may pass:
+   * `first` (yes), `replay` (the same key already used this `jti` within the window), `full` or
+   * `unknown` (its replay status cannot be known: not accepted on a guess). The memory lasts
+   * until the proof's `iat` leaves the window, which is as long as it could pass again. `note`
+   * hears about a shared store that could not be used.
    */
-  claim(proof: VerifiedProof, nowMs = Date.now(), note?: (text: string) => void): Promise<boolean> {
-    const ttlMs = Math.max(1_000, (proof.iat + this.options.maxProofAgeSeconds + 1) * 1000 - nowMs);
-    const key = createHash('sha256').update(`${proof.jkt} ${proof.jti}`).digest('base64url');
-    return this.replay.claim(key, ttlMs, note);
+  verdict(proof: VerifiedProof, nowMs = Date.now(), note?: (text: string) => void): Promise<ReplayVerdict> {
+    const untilMs = Math.max(nowMs + 1_000, (proof.iat + this.options.maxProofAgeSeconds + 1) * 1000);
+    const id = createHash('sha256').update(`${proof.jkt} ${proof.jti}`).digest('base64url');
+    return this.replay.claim(id, proof.jkt, untilMs, nowMs, note);
+  }
+
+  /** {@link verdict}, as "may it pass": `false` for a replay and for a proof whose status is unknown. */
+  async claim(proof: VerifiedProof, nowMs = Date.now(), note?: (text: string) => void): Promise<boolean> {
+    return (await this.verdict(proof, nowMs, note)) === 'first';
   }
 }

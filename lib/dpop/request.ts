@@ -1,7 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { InvalidRequestError } from '../core/errors';
-import type { PresentedCredentials } from '../http/presented';
 import { DpopProofError } from './proof';
 
 /**
@@ -10,9 +8,9 @@ import { DpopProofError } from './proof';
  * `Authorization` headers and tokens in the query or body. The token's characters are checked
  * as a Bearer token's are (the same b64token grammar).
  */
-export function takeDpopToken(presented: PresentedCredentials): string | undefined {
-  const header = presented.authorization;
-  if (typeof header !== 'string') return undefined;
+export function takeDpopToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
   const space = header.indexOf(' ');
   const scheme = space < 0 ? header : header.slice(0, space);
   if (scheme.length !== 4 || scheme.toLowerCase() !== 'dpop') return undefined;
@@ -22,53 +20,58 @@ export function takeDpopToken(presented: PresentedCredentials): string | undefin
 }
 
 /**
- * The request's one `DPoP` header (RFC 9449 §4.3 step 1: exactly one), as sent: an adapter
- * counts them in the raw headers, since Node joins repeated unknown headers into one value.
+ * The request's one `DPoP` header (RFC 9449 §4.3 step 1: exactly one). Counted in the raw
+ * headers, since Node joins repeated unknown headers into one value with ", ".
  */
-export function takeProof(presented: PresentedCredentials): string {
-  const value = presented.dpop;
-  if (value === undefined) throw new DpopProofError('invalid_dpop_proof', 'the request has no DPoP header');
-  if (typeof value !== 'string') throw new DpopProofError('invalid_dpop_proof', `the request has ${value.length} DPoP headers`);
+export function takeProof(req: IncomingMessage): string {
+  const raw = req.rawHeaders;
+  let count = 0;
+  if (raw) {
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'dpop') count++;
+  } else if (req.headers.dpop !== undefined) count = 1;
+  if (count === 0) throw new DpopProofError('invalid_dpop_proof', 'the request has no DPoP header');
+  if (count > 1) throw new DpopProofError('invalid_dpop_proof', `the request has ${count} DPoP headers`);
+  const value = req.headers.dpop;
+  if (typeof value !== 'string') throw new DpopProofError('invalid_dpop_proof', 'the DPoP header is not a single value');
   return value;
 }
 
-type ExpressLike = IncomingMessage & {
-  protocol?: string;
-  originalUrl?: string;
-  app?: { get?(setting: string): unknown };
-};
+type ExpressLike = IncomingMessage & { originalUrl?: string };
 
-/** The first value of a header that may be repeated or comma-joined. */
-function firstValue(value: string | string[] | undefined): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  const comma = v.indexOf(',');
-  return (comma < 0 ? v : v.slice(0, comma)).trim() || undefined;
-}
+/** A dot segment as WHATWG URL parsing reads one (RFC 3986 §3.3; `%2e` is a dot there too). */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /**
- * The host as Express 5's `req.host` gives it, on Express 4 too (whose `req.host` drops the
- * port): `X-Forwarded-Host` when the app's `trust proxy` setting trusts the peer, else `Host`.
+ * Why the router could route `path` elsewhere than the URL a proof's `htu` is compared with, or
+ * `undefined` when both read it alike. URL parsing removes dot segments (`/admin/../echo` is
+ * `/echo`) and takes `\` for `/`; Express routes the path as written (`/admin/*`). Real clients
+ * send neither, so such a request is refused rather than normalised one way or the other.
  */
-function hostOf(req: ExpressLike): string | undefined {
-  const trust = req.app?.get?.('trust proxy fn');
-  const forwarded = firstValue(req.headers['x-forwarded-host']);
-  if (forwarded && typeof trust === 'function' && trust(req.socket?.remoteAddress, 0)) return forwarded;
-  return req.headers.host;
+function divergentPath(target: string, path: string): string | undefined {
+  if (!target.startsWith('/')) return 'its request target is not a path (origin-form, RFC 9112 §3.2.1)';
+  if (path.includes('\\') || /%5c/i.test(path)) return 'its path holds a backslash';
+  if (path.includes('#')) return 'its path holds a "#"';
+  if (path.includes('.') || path.includes('%')) {
+    for (const segment of path.split('/')) if (DOT_SEGMENT.test(segment)) return 'its path holds a dot segment ("." or "..", raw or percent-encoded)';
+  }
+  return undefined;
 }
 
 /**
- * The URL a proof's `htu` must name for this request: scheme and host as the app sees them
- * (Express's `req.protocol` honours `trust proxy`), or the configured public origin, followed
- * by the path the client requested (before any mount point stripped it), without query.
+ * The URL a proof's `htu` must name for this request: the configured public origin followed by
+ * the path the client requested (before any mount point stripped it), without query; or what
+ * the configured function gives. Never the request's `Host` or `X-Forwarded-*`: the client
+ * writes those. Throws `invalid_dpop_proof` for a path the router would read differently from
+ * that URL (dot segments, backslashes).
  */
 export function requestUrl(req: IncomingMessage, configured: string | ((req: IncomingMessage) => string) | undefined): string {
-  if (typeof configured === 'function') return configured(req);
-  const r = req as ExpressLike;
-  const target = r.originalUrl ?? req.url ?? '/';
+  const target = (req as ExpressLike).originalUrl ?? req.url ?? '/';
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
-  if (configured !== undefined) return `${configured}${path.startsWith('/') ? path : `/${path}`}`;
-  const protocol = r.protocol ?? ((req.socket as TLSSocket | undefined)?.encrypted ? 'https' : 'http');
-  return `${protocol}://${hostOf(r) ?? 'localhost'}${path}`;
+  const problem = divergentPath(target, path);
+  if (problem) throw new DpopProofError('invalid_dpop_proof', `the request is not checked against a proof: ${problem}`);
+  if (typeof configured === 'function') return configured(req);
+  // resolveDpopOptions always sets one; without it nothing could be checked.
+  if (configured === undefined) throw new DpopProofError('invalid_dpop_proof', 'no public origin is configured for htu');
+  return `${configured}${path}`;
 }

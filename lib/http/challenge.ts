@@ -5,6 +5,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { MultiAuthError } from '../core/errors';
+import { advertisable } from '../core/scopes';
 
 /** What every challenge may carry besides the error itself. */
 export interface ChallengeContext {
@@ -33,9 +34,13 @@ export function quoteSafe(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
 }
 
-/** `scope=` takes space-separated scope tokens (%x21 / %x23-5B / %x5D-7E). */
+/**
+ * `scope=` takes space-separated scope tokens (%x21 / %x23-5B / %x5D-7E). `offline_access` is
+ * never named (MCP 2026-07-28: refresh tokens are not a resource requirement), wherever it was
+ * configured.
+ */
 function scopeValue(scopes: readonly string[]): string {
-  return scopes.map((s) => s.replace(/[^\x21\x23-\x5B\x5D-\x7E]/g, '')).filter(Boolean).join(' ');
+  return advertisable(scopes).map((s) => s.replace(/[^\x21\x23-\x5B\x5D-\x7E]/g, '')).filter(Boolean).join(' ');
 }
 
 /**
@@ -77,19 +82,12 @@ export function bearerChallenge(
   return `${params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer'}, DPoP ${algs}`;
 }
 
-/**
- * A refusal worked out as plain values, the same for every framework: status, the
- * `WWW-Authenticate` challenge (none for 503: `Retry-After` instead), and the JSON body.
- * Prepared answers are shared between requests: never change one.
- */
-export interface HttpAnswer {
-  readonly status: number;
-  readonly challenge: string | undefined;
-  readonly body: string;
-  /** The body's length in bytes. */
-  readonly length: number;
-  /** RFC 9449 §9: the nonce a `use_dpop_nonce` refusal tells the client to retry with. */
-  readonly dpopNonce?: string;
+/** A response worked out once: challenge header (if any) and the serialised body. */
+interface PreparedAnswer {
+  status: number;
+  challenge: string | undefined;
+  body: string;
+  length: number;
 }
 
 /**
@@ -98,10 +96,10 @@ export interface HttpAnswer {
  * each once is worth a lookup. Keyed weakly by context, since guards build theirs per request,
  * and bounded per context in case a caller makes messages without end.
  */
-const prepared = new WeakMap<ChallengeContext, Map<string, HttpAnswer>>();
+const prepared = new WeakMap<ChallengeContext, Map<string, PreparedAnswer>>();
 const MAX_PREPARED_PER_CONTEXT = 64;
 
-function prepare(context: ChallengeContext, key: string, make: () => HttpAnswer): HttpAnswer {
+function prepare(context: ChallengeContext, key: string, make: () => PreparedAnswer): PreparedAnswer {
   let answers = prepared.get(context);
   if (!answers) prepared.set(context, (answers = new Map()));
   let answer = answers.get(key);
@@ -112,19 +110,13 @@ function prepare(context: ChallengeContext, key: string, make: () => HttpAnswer)
   return answer;
 }
 
-function answerOf(status: number, challenge: string | undefined, body: Record<string, string>): HttpAnswer {
+function answerOf(status: number, challenge: string | undefined, body: Record<string, string>): PreparedAnswer {
   const text = JSON.stringify(body);
   return { status, challenge, body: text, length: Buffer.byteLength(text) };
 }
 
-/**
- * Writes a refusal through Node's `ServerResponse` only (`statusCode`, `setHeader`, `end`), so
- * it works wherever a `ServerResponse` is at hand: Express, Connect, Fastify's `reply.raw`, a
- * bare `node:http` server.
- */
-export function writeAnswer(res: ServerResponse, answer: HttpAnswer): void {
+function send(res: ServerResponse, answer: PreparedAnswer): void {
   res.statusCode = answer.status;
-  if (answer.dpopNonce !== undefined) res.setHeader('DPoP-Nonce', answer.dpopNonce);
   if (answer.challenge !== undefined) res.setHeader('WWW-Authenticate', answer.challenge);
   else if (answer.status === 503) res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -133,38 +125,49 @@ export function writeAnswer(res: ServerResponse, answer: HttpAnswer): void {
   res.end(answer.body);
 }
 
-/** The 401 without an error code: the client sent no credentials and should go get a token. */
-export function noCredentialsAnswer(context: ChallengeContext): HttpAnswer {
-  return prepare(context, '', () =>
-    answerOf(401, bearerChallenge(undefined, context), { error: 'unauthorized', error_description: 'Authentication required' }),
-  );
-}
-
 /**
- * The one place an error becomes an answer: status, `WWW-Authenticate` (none for 503, which is
- * not the client's fault; `Retry-After` instead) and the JSON body.
+ * A JSON-RPC error as the HTTP answer (MCP streamable HTTP): e.g. 400 with `-32020`
+ * (`HeaderMismatch`) when the MCP standard headers contradict the body. No challenge: the
+ * credentials are not what is wrong.
  */
-export function errorAnswer(error: MultiAuthError, context: ChallengeContext): HttpAnswer {
-  const { code, status, message, scopes } = error;
-  const key = `${status} ${code} ${message}${scopes ? `\n${scopes.join(' ')}` : ''}`;
-  const answer = prepare(context, key, () =>
-    answerOf(
-      status,
-      status === 503 ? undefined : bearerChallenge({ code, description: message, scopes }, context),
-      { error: code, error_description: quoteSafe(message) },
-    ),
-  );
-  // The nonce changes with time, so it is not part of the prepared answer.
-  const nonce = (error as { nonce?: unknown }).nonce;
-  return code === 'use_dpop_nonce' && typeof nonce === 'string' ? { ...answer, dpopNonce: nonce } : answer;
+export function sendJsonRpcError(res: ServerResponse, status: number, id: string | number | null, code: number, message: string): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** 401 without an error code: the client sent no credentials and should go get a token. */
 export function sendNoCredentials(res: ServerResponse, context: ChallengeContext): void {
-  writeAnswer(res, noCredentialsAnswer(context));
+  send(
+    res,
+    prepare(context, '', () =>
+      answerOf(401, bearerChallenge(undefined, context), { error: 'unauthorized', error_description: 'Authentication required' }),
+    ),
+  );
 }
 
-/** Writes the answer {@link errorAnswer} builds for `error`. */
+/**
+ * The one place an error becomes a response: status, `WWW-Authenticate` (none for 503,
+ * which is not the client's fault; `Retry-After` instead) and the JSON body.
+ */
 export function sendError(res: ServerResponse, error: MultiAuthError, context: ChallengeContext): void {
-  writeAnswer(res, errorAnswer(error, context));
+  const { code, status, message, scopes } = error;
+  // RFC 9449 §9: the nonce to retry with. It changes with time, so it is not part of the
+  // prepared answer.
+  const nonce = (error as { nonce?: unknown }).nonce;
+  if (code === 'use_dpop_nonce' && typeof nonce === 'string') res.setHeader('DPoP-Nonce', nonce);
+  const key = `${status} ${code} ${message}${scopes ? `\n${scopes.join(' ')}` : ''}`;
+  send(
+    res,
+    prepare(context, key, () =>
+      answerOf(
+        status,
+        status === 503 ? undefined : bearerChallenge({ code, description: message, scopes }, context),
+        { error: code, error_description: quoteSafe(message) },
+      ),
+    ),
+  );
 }

@@ -1,13 +1,24 @@
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { sendError, sendNoCredentials } from './challenge';
 import { InsufficientScopeError, MultiAuthConfigError } from '../core/errors';
-import { getAuth, getChallengeContext, reportRefusal } from './request-auth';
+import { challengeScopes, missingScopes, scopesHeld } from '../core/scopes';
+import { getAuth, getChallengeContext, notePassedScopes, passedScopes, reportRefusal, type RequestContext } from './request-auth';
+import { GuardDiagnosis } from './guard-diagnosis';
 import type { MultiAuthInfo } from '../core/types';
 
-/** `undefined` to let the request through, else what did not match (for the operator). */
-type Check = (auth: MultiAuthInfo) => string | undefined;
+/**
+ * `undefined` to let the request through, else what did not match (for the operator). `held`:
+ * the token's scopes plus what they imply under the router's `scopeHierarchy`.
+ */
+type Check = (auth: MultiAuthInfo, held: readonly string[]) => string | undefined;
 
 function checkNames(names: string[], guard: string, what: string): readonly string[] {
+  // requireScopes(['a', 'b']) is the commonest slip (express-oauth2-jwt-bearer takes an array).
+  if (names.length === 1 && Array.isArray(names[0])) {
+    const list = (names[0] as unknown[]).map((name) => JSON.stringify(name)).join(', ');
+    throw new MultiAuthConfigError(`${guard}() takes each ${what} as a separate argument, not an array: write ${guard}(${list})`);
+  }
   if (names.length === 0) throw new MultiAuthConfigError(`${guard}() needs at least one ${what}`);
   for (const name of names) {
     if (typeof name !== 'string' || name === '' || /\s/.test(name)) {
@@ -18,43 +29,50 @@ function checkNames(names: string[], guard: string, what: string): readonly stri
 }
 
 /**
- * What a guard's `scope=` names: every scope the request needs, the ones `multiAuth` requires of
- * every token first. The same rule as `mcpPolicy`: clients such as the MCP SDK's replace their
- * scope with exactly this value, so it must be a set of scopes that, granted, passes; a scope
- * left out (the required ones) would be lost on the next token.
+ * What a guard's `scope=` names: every scope the operation needs, in one challenge (MCP
+ * 2026-07-28). Clients such as the MCP SDK's replace their scope with exactly this value, so it
+ * must be a set that, granted, passes everything on the way: the scopes `multiAuth` requires of
+ * this token, what the guards and policies before this one required, this route's, and what the
+ * `mcpPolicy`s tied to the router require of the parsed body after it. A guard that asks for no
+ * scope (`requireSource`) names none: no scope would help.
  */
-function scopesToAsk(context: { scopes?: readonly string[] | undefined }, route: readonly string[]): readonly string[] {
-  return route.length === 0 ? [] : [...new Set([...(context.scopes ?? []), ...route])];
+function scopesToAsk(req: IncomingMessage, context: RequestContext, route: readonly string[]): readonly string[] {
+  return route.length === 0 ? [] : challengeScopes(context.scopes, passedScopes(req), route, context.operationScopes?.(req));
 }
 
 /**
  * The shared shape of every guard: 401 with the bearer challenge when `multiAuth` let the
  * request through without credentials, 403 `insufficient_scope` when the check fails. Either
  * refusal is reported, with `rule`, through the `onDecision` of the `multiAuth` in front.
- * `routeScopes` are what the route adds to `scope=` (one alternative for `requireAnyScope`).
+ * `routeScopes(held)` are what the route adds to `scope=` (one alternative for
+ * `requireAnyScope`); a request that passes is remembered to have needed them.
  */
-function guard(rule: string, check: Check, routeScopes: readonly string[], description: string): RequestHandler {
+function guard(rule: string, check: Check, routeScopes: (held: readonly string[] | undefined) => readonly string[], description: string, diagnosis = new GuardDiagnosis(rule)): RequestHandler {
   return (req, res, next) => {
     const context = getChallengeContext(req);
-    const challengeScopes = scopesToAsk(context, routeScopes);
     const auth = getAuth(req);
     if (!auth) {
+      diagnosis.unseen(req);
+      const challengeScopes = scopesToAsk(req, context, routeScopes(undefined));
       reportRefusal(req, context, { outcome: 'no_credentials', status: 401, rule, reason: 'no credentials' });
       sendNoCredentials(res, { ...context, scopes: challengeScopes.length > 0 ? challengeScopes : context.scopes });
       return;
     }
-    const mismatch = check(auth);
+    const held = scopesHeld(auth);
+    const mismatch = check(auth, held);
+    const explained = diagnosis.explain(auth, held, context, mismatch !== undefined);
     if (mismatch === undefined) {
+      notePassedScopes(req, routeScopes(held));
       next();
       return;
     }
-    reportRefusal(req, context, { outcome: 'forbidden', status: 403, rule, reason: mismatch });
-    sendError(res, new InsufficientScopeError(challengeScopes, description), context);
+    reportRefusal(req, context, { outcome: 'forbidden', status: 403, rule, reason: mismatch + explained });
+    sendError(res, new InsufficientScopeError(scopesToAsk(req, context, routeScopes(held)), description), context);
   };
 }
 
-function lacking(auth: MultiAuthInfo, scopes: readonly string[]): string {
-  return `the token lacks ${scopes.filter((s) => !auth.scopes.includes(s)).join(' ')} (it has ${auth.scopes.join(' ') || 'no scope'})`;
+function lacking(auth: MultiAuthInfo, held: readonly string[], scopes: readonly string[]): string {
+  return `the token lacks ${missingScopes(held, scopes).join(' ')} (it has ${auth.scopes.join(' ') || 'no scope'})`;
 }
 
 /**
@@ -67,9 +85,10 @@ export function requireScopes(...scopes: string[]): RequestHandler {
   const needed = checkNames(scopes, 'requireScopes', 'scope');
   return guard(
     `requireScopes(${needed.join(', ')})`,
-    (auth) => (needed.every((s) => auth.scopes.includes(s)) ? undefined : lacking(auth, needed)),
-    needed,
+    (auth, held) => (needed.every((s) => held.includes(s)) ? undefined : lacking(auth, held, needed)),
+    () => needed,
     'The access token lacks a scope this route requires',
+    new GuardDiagnosis(`requireScopes(${needed.join(', ')})`, { scopes: needed }),
   );
 }
 
@@ -85,9 +104,11 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
   const accepted = checkNames(scopes, 'requireAnyScope', 'scope');
   return guard(
     `requireAnyScope(${accepted.join(', ')})`,
-    (auth) => (accepted.some((s) => auth.scopes.includes(s)) ? undefined : `the token has none of ${accepted.join(' ')} (it has ${auth.scopes.join(' ') || 'no scope'})`),
-    [accepted[0]],
+    (auth, held) => (accepted.some((s) => held.includes(s)) ? undefined : `the token has none of ${accepted.join(' ')} (it has ${auth.scopes.join(' ') || 'no scope'})`),
+    // The alternative the token holds, else the least privileged: asking for exactly it passes.
+    (held) => [accepted.find((s) => held?.includes(s)) ?? accepted[0]],
     'The access token lacks a scope this route requires',
+    new GuardDiagnosis(`requireAnyScope(${accepted.join(', ')})`, { scopes: accepted }),
   );
 }
 
@@ -104,7 +125,8 @@ export function requireSource(...names: string[]): RequestHandler {
   return guard(
     `requireSource(${allowed.join(', ')})`,
     (auth) => (allowed.includes(auth.source) ? undefined : `the token comes from ${auth.source}, not from ${allowed.join(' or ')}`),
-    [],
+    () => [],
     'This kind of access token is not accepted for this route',
+    new GuardDiagnosis(`requireSource(${allowed.join(', ')})`, { sources: allowed }),
   );
 }

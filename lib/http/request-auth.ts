@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ChallengeContext } from './challenge';
+import { standardClaims } from '../core/claims';
 import type { LaterRefusal, MultiAuthInfo } from '../core/types';
 
 /**
@@ -11,6 +12,48 @@ import type { LaterRefusal, MultiAuthInfo } from '../core/types';
 export interface RequestContext extends ChallengeContext {
   /** Present when the `multiAuth` has an `onDecision`. */
   readonly report?: (req: IncomingMessage, refusal: LaterRefusal) => void;
+  /**
+   * What the `mcpPolicy`s created with `{ auth }` for this `multiAuth` require of the request's
+   * parsed JSON-RPC body, so a refusal made before them (the router's, a guard's) names their
+   * scopes too: one challenge per operation.
+   */
+  readonly operationScopes?: OperationScopes;
+  /** The router's source names, so a guard naming another can say so. */
+  readonly sourceNames?: readonly string[];
+}
+
+/**
+ * What an `mcpPolicy` requires of a request's parsed body, given the scopes the token holds
+ * (`undefined`: not known, e.g. no token), so that the alternative of an `anyScopes` rule the
+ * token already uses is the one named.
+ */
+export type OperationScopes = (req: IncomingMessage, held?: readonly string[]) => readonly string[];
+
+/**
+ * How `mcpPolicy(rules, { auth })` tells the `multiAuth` router about itself: a method under
+ * this registered symbol on the router, so the router's own 403 names the policy's scopes too.
+ */
+export const REGISTER_OPERATION_SCOPES = Symbol.for('express-multiauth.register-operation-scopes');
+
+/**
+ * Scopes the guards and policies a request already passed required of it. A refusal further
+ * down names them again, or the client's next token (asked for with exactly `scope=`) would
+ * lose them.
+ */
+const PASSED = Symbol.for('express-multiauth.passed-scopes');
+
+type WithPassed = IncomingMessage & { [PASSED]?: readonly string[] };
+
+/** Records that `req` passed a check requiring `scopes`. */
+export function notePassedScopes(req: IncomingMessage, scopes: readonly string[]): void {
+  if (scopes.length === 0) return;
+  const holder = req as WithPassed;
+  holder[PASSED] = [...new Set([...(holder[PASSED] ?? []), ...scopes])];
+}
+
+/** What the checks `req` passed so far required (see `notePassedScopes`). */
+export function passedScopes(req: IncomingMessage): readonly string[] {
+  return (req as WithPassed)[PASSED] ?? [];
 }
 
 /**
@@ -48,6 +91,39 @@ export function setAuth(req: IncomingMessage, info: MultiAuthInfo, context?: Req
   (req as WithContext).auth = info;
 }
 
+/** Whether a `multiAuth` has seen this request (it leaves its context on the request or on `req.auth`). */
+export function seenByMultiAuth(req: IncomingMessage): boolean {
+  const auth = (req as WithContext).auth;
+  return (req as WithContext)[CONTEXT] !== undefined || (typeof auth === 'object' && auth !== null && challengeContextOf(auth) !== undefined);
+}
+
+type Reporter = (req: IncomingMessage, refusal: LaterRefusal) => void;
+/** The reporters of the live `multiAuth` routers, for refusals of requests none of them saw. */
+const unseenListeners = new Set<WeakRef<Reporter>>();
+
+function forgetCollected(): void {
+  for (const ref of unseenListeners) if (ref.deref() === undefined) unseenListeners.delete(ref);
+}
+
+/**
+ * Called by each `multiAuth`: a guard refusing a request that no router saw cannot know which
+ * router it was meant to follow, so every live one hears of it through its `onDecision`. Held
+ * weakly: a router that is dropped stops listening.
+ */
+export function listenForUnseen(report: Reporter): void {
+  if (unseenListeners.size >= 64) forgetCollected();
+  unseenListeners.add(new WeakRef(report));
+}
+
+/** Reports a guard's refusal of a request no `multiAuth` saw, to every live `multiAuth`. */
+export function reportUnseen(req: IncomingMessage, refusal: LaterRefusal): void {
+  for (const ref of unseenListeners) {
+    const report = ref.deref();
+    if (report === undefined) unseenListeners.delete(ref);
+    else report(req, refusal);
+  }
+}
+
 /** Reports a refusal made after the bearer check through the `multiAuth` that let the request in (if it listens). */
 export function reportRefusal(req: IncomingMessage, context: RequestContext, refusal: LaterRefusal): void {
   context.report?.(req, refusal);
@@ -58,6 +134,8 @@ interface AuthInfoLike {
   token: string;
   clientId: string;
   scopes: string[];
+  expiresAt?: number;
+  extra?: Record<string, unknown>;
 }
 
 function isMultiAuthInfo(value: unknown): value is MultiAuthInfo {
@@ -67,6 +145,19 @@ function isMultiAuthInfo(value: unknown): value is MultiAuthInfo {
 /** An `AuthInfo` has a string token and a scopes array; a request has neither. */
 function isAuthInfo(value: unknown): value is AuthInfoLike {
   return value !== null && typeof value === 'object' && typeof (value as AuthInfoLike).token === 'string' && Array.isArray((value as AuthInfoLike).scopes);
+}
+
+/**
+ * An `AuthInfo` copied with the SDK's known fields only (MCP SDK v2 hands tool handlers such a
+ * copy): `source` survives in `extra.source`, which `multiAuth` mirrors for this reason. Rebuilt
+ * as a `MultiAuthInfo`, with the standard claims in place of the payload the copy lost.
+ */
+function fromKnownFields(info: AuthInfoLike): MultiAuthInfo | undefined {
+  const source = info.extra?.source;
+  if (typeof source !== 'string' || typeof info.clientId !== 'string') return undefined;
+  const copy = { ...info, source, extra: { ...info.extra, source } } as MultiAuthInfo;
+  copy.payload = standardClaims({ clientId: info.clientId, scopes: info.scopes, expiresAt: info.expiresAt });
+  return copy;
 }
 
 /** The challenge settings `multiAuth` left on an `AuthInfo` it made (they survive `{ ...authInfo }`). */
@@ -81,7 +172,9 @@ export function challengeContextOf(info: object | undefined): RequestContext | u
  *
  * It also takes an `AuthInfo` itself, for code that has no request: an MCP SDK v2 tool handler
  * (`ctx.http?.authInfo`) or a `createMcpHandler` factory (`ctx.authInfo`). It answers the same
- * object, typed, when `multiAuth` made it (it carries `source`), and `undefined` otherwise.
+ * object, typed, when `multiAuth` made it (it carries `source`); a copy that kept only the SDK's
+ * fields (`source` survives in `extra.source`) is rebuilt as a `MultiAuthInfo`; anything else is
+ * `undefined`.
  *
  * @example
  * app.get('/me', (req, res) => {
@@ -94,7 +187,7 @@ export function challengeContextOf(info: object | undefined): RequestContext | u
 export function getAuth(req: IncomingMessage): MultiAuthInfo | undefined;
 export function getAuth(authInfo: AuthInfoLike | undefined): MultiAuthInfo | undefined;
 export function getAuth(reqOrAuthInfo: IncomingMessage | AuthInfoLike | undefined): MultiAuthInfo | undefined {
-  if (isAuthInfo(reqOrAuthInfo)) return isMultiAuthInfo(reqOrAuthInfo) ? reqOrAuthInfo : undefined;
+  if (isAuthInfo(reqOrAuthInfo)) return isMultiAuthInfo(reqOrAuthInfo) ? reqOrAuthInfo : fromKnownFields(reqOrAuthInfo);
   const auth = (reqOrAuthInfo as WithContext | undefined)?.auth;
   return isMultiAuthInfo(auth) ? auth : undefined;
 }

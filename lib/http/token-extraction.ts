@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../core/errors';
-import { presentedCredentials, type PresentedCredentials } from './presented';
 
 /** RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -10,14 +9,67 @@ export function isB64Token(value: string): boolean {
   return B64TOKEN.test(value);
 }
 
+type RequestLike = IncomingMessage & { body?: unknown; query?: unknown };
+
+/** Counts `Authorization` headers as sent: Node keeps only the first of duplicates in `req.headers`. */
+function authorizationHeaderCount(req: IncomingMessage): number {
+  const raw = req.rawHeaders;
+  if (!raw) return req.headers.authorization === undefined ? 0 : 1;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 13 && name.toLowerCase() === 'authorization') count++;
+  }
+  return count;
+}
+
+/**
+ * Whether a decoded query parameter name is what a framework's query parser files under
+ * `access_token`: the name itself, or qs's bracket forms (`access_token[]`, `access_token[0]`,
+ * `access_token[x]`), which Express 4 (and Express 5 with the "extended" parser) turn into
+ * `req.query.access_token`.
+ */
+export function namesAccessToken(name: string): boolean {
+  return name === 'access_token' || (name.length > 12 && name.startsWith('access_token') && name[12] === '[');
+}
+
 /**
  * RFC 6750 §2.3: an `access_token` query parameter is a token only when it has a value; an
  * empty `?access_token=` (left by a form or a URL template) carries nothing to leak or refuse.
+ * Judged on the decoded names, as the framework reads them: `?access%5Ftoken=` and
+ * `?access_token[]=` leak the token just the same.
  */
-function hasQueryToken(url: string): boolean {
+function hasQueryToken(req: IncomingMessage): boolean {
+  const url = req.url;
+  if (!url) return false;
   const q = url.indexOf('?');
-  if (q < 0 || url.indexOf('access_token', q) < 0) return false;
-  return new URLSearchParams(url.slice(q + 1)).getAll('access_token').some((value) => value !== '');
+  // Without a percent sign no name can decode to access_token unless it is spelled out.
+  if (q < 0 || (url.indexOf('access_token', q) < 0 && url.indexOf('%', q) < 0)) return false;
+  for (const [name, value] of new URLSearchParams(url.slice(q + 1))) {
+    if (value !== '' && namesAccessToken(name)) return true;
+  }
+  return false;
+}
+
+const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
+/** Whether the request says its body is form-encoded (media type without parameters, any case). */
+function isFormEncoded(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  if (type === undefined) return false;
+  const semicolon = type.indexOf(';');
+  return (semicolon < 0 ? type : type.slice(0, semicolon)).trim().toLowerCase() === FORM_MEDIA_TYPE;
+}
+
+/**
+ * RFC 6750 §2.2 defines the body method for form-encoded bodies only: a JSON (or any other)
+ * body's `access_token` field is the application's data, e.g. a tool argument, not a credential.
+ */
+function hasBodyToken(req: RequestLike): boolean {
+  const body = req.body;
+  return (
+    body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && 'access_token' in body && isFormEncoded(req)
+  );
 }
 
 /**
@@ -46,7 +98,7 @@ function hasQueryToken(url: string): boolean {
  * });
  */
 export function extractBearerToken(req: IncomingMessage): string | undefined {
-  const token = takeBearerCredentials(presentedCredentials(req));
+  const token = takeBearerCredentials(req);
   if (token !== undefined) assertB64Token(token);
   return token;
 }
@@ -56,16 +108,16 @@ export function extractBearerToken(req: IncomingMessage): string | undefined {
  * token up in its cache first, and a token found there passed that check when it was cached
  * (the key is its SHA-256), so only a miss pays the scan over the whole token.
  */
-export function takeBearerCredentials(presented: PresentedCredentials): string | undefined {
-  if (hasQueryToken(presented.url)) {
+export function takeBearerCredentials(req: IncomingMessage): string | undefined {
+  if (hasQueryToken(req)) {
     throw new InvalidRequestError('Access tokens are accepted only in the Authorization header, not in the query string');
   }
-  if (presented.formAccessToken) {
+  if (hasBodyToken(req as RequestLike)) {
     throw new InvalidRequestError('Access tokens are accepted only in the Authorization header, not in the request body');
   }
-  const header = presented.authorization;
+  const header = req.headers.authorization;
   if (header === undefined) return undefined;
-  if (typeof header !== 'string') {
+  if (authorizationHeaderCount(req) > 1) {
     throw new InvalidRequestError('The request has more than one Authorization header');
   }
   const space = header.indexOf(' ');

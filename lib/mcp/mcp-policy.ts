@@ -3,11 +3,22 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
-import { sendError, sendNoCredentials } from '../http/challenge';
+import { sendError, sendJsonRpcError, sendNoCredentials } from '../http/challenge';
 import { InsufficientScopeError, InvalidRequestError, MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
+import { challengeScopes, scopesHeld } from '../core/scopes';
 import type { MultiAuth } from '../chain/multi-auth';
-import { challengeContextOf, getAuth, getChallengeContext, reportRefusal } from '../http/request-auth';
+import {
+  challengeContextOf,
+  getAuth,
+  getChallengeContext,
+  notePassedScopes,
+  passedScopes,
+  REGISTER_OPERATION_SCOPES,
+  reportRefusal,
+  type OperationScopes,
+} from '../http/request-auth';
+import { HEADER_MISMATCH, headerMismatch } from './standard-headers';
 import type { AuthInfo } from '../core/types';
 
 /**
@@ -44,7 +55,9 @@ export interface McpPolicyRules {
 export interface McpPolicyOptions {
   /**
    * The `multiAuth` in front of the policy. When given, a rule naming a source it does not
-   * have is refused at construction, so a typo cannot silently lock a source out.
+   * have is refused at construction, so a typo cannot silently lock a source out; and that
+   * router's own 403 for a request whose JSON-RPC body is already parsed (`express.json()` in
+   * front of it) names what this policy requires of the call too, so one step-up suffices.
    */
   auth?: Pick<MultiAuth, 'sourceNames'> & Partial<Pick<MultiAuth, 'requiredScopes'>>;
 }
@@ -261,7 +274,10 @@ function requestsIn(body: unknown): RequestCall[] {
   return calls;
 }
 
-/** What the decision reads of a token: an `AuthInfo` made by another gate has no `source`. */
+/**
+ * What the decision reads of a token: an `AuthInfo` made by another gate has no `source`.
+ * `scopes`: what it holds, implied ones included (`scopeHierarchy`).
+ */
 interface Caller {
   readonly scopes: readonly string[];
   readonly source?: string | undefined;
@@ -306,12 +322,35 @@ function judge(policy: CompiledPolicy, auth: Caller | undefined, calls: RequestC
       }
     }
   }
-  const scopes = [...needed];
+  const scopes = challengeScopes([...needed]);
   if (denied !== undefined) return { outcome: 'denied', scopes: [], rule: 'default: deny', reason: `no rule matches ${denied}` };
   if (ruled !== undefined && !auth) return { outcome: 'unauthenticated', scopes, rule: ruled, reason: 'no credentials' };
   if (wrongSource) return { outcome: 'source', scopes: [], ...wrongSource };
   if (lacksScope) return { outcome: 'scope', scopes, ...lacksScope };
   return { outcome: 'pass' };
+}
+
+/**
+ * What the policy requires of `calls`, whatever the verdict: each applying rule's `scopes`, and
+ * of its `anyScopes` the one the caller holds, else the first. What the router and the guards in
+ * front add to their challenges, and what a request that passed is remembered to have needed.
+ */
+function declaredScopes(policy: CompiledPolicy, held: readonly string[] | undefined, calls: RequestCall[]): string[] {
+  const needed = new Set<string>();
+  for (const call of calls) {
+    const rules = [policy.methods.get(call.method), call.tool === undefined ? undefined : policy.tools.get(call.tool)];
+    for (const rule of rules) {
+      if (!rule) continue;
+      for (const scope of rule.scopes) needed.add(scope);
+      if (rule.anyScopes.length > 0) needed.add(rule.anyScopes.find((scope) => held?.includes(scope)) ?? rule.anyScopes[0]);
+    }
+  }
+  return [...needed];
+}
+
+/** A parsed body as the policy reads it, or `undefined` for a request without one. */
+function parsedBody(req: IncomingMessage): unknown {
+  return (req as IncomingMessage & { body?: unknown }).body;
 }
 
 /**
@@ -326,8 +365,16 @@ function judge(policy: CompiledPolicy, auth: Caller | undefined, calls: RequestC
  * - what clients of either protocol era need to connect and stay connected always passes:
  *   `initialize`, `ping`, `server/discover`, `subscriptions/listen`, notifications, responses.
  *
- * One refused request refuses the whole body: 403 `insufficient_scope` with `scope=` naming the
- * scopes the request needs (the MCP step-up challenge), or, for a source rule or `default:
+ * Before any rule, the MCP 2026-07-28 standard headers are checked against the body: an
+ * `Mcp-Method` or `Mcp-Name` header (Base64 sentinels decoded) that contradicts it is refused
+ * with 400 and the JSON-RPC error `-32020` (`HeaderMismatch`), since a gateway in front may have
+ * decided on the header while the rules and the server read the body. Without the headers (a
+ * client of an earlier revision) the body alone decides.
+ *
+ * Scopes are judged with the router's `scopeHierarchy` (a broader scope implies the narrower).
+ * One refused request refuses the whole body: 403 `insufficient_scope` with `scope=` naming every
+ * scope the operation needs at once (the router's, those of the guards it passed, the rules'; the
+ * MCP step-up challenge), or, for a source rule or `default:
  * 'deny'`, no `scope=` and a description that never names sources. A request without a token
  * that a rule applies to gets the 401 challenge. A body that is not JSON-RPC is passed on for
  * the transport to reject. A body the policy cannot read is never passed on: a non-JSON body
@@ -353,6 +400,12 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
   // Where the middleware would find them on the request; for an AuthInfo that did not come
   // through multiAuth, the `auth` option's, else none.
   const fallbackScopes: readonly string[] = Array.isArray(options.auth?.requiredScopes) ? options.auth.requiredScopes : [];
+  const forRouter: OperationScopes = (req, held) => {
+    const body = parsedBody(req);
+    return body === undefined || body === null || typeof body !== 'object' ? [] : declaredScopes(policy, held, requestsIn(body));
+  };
+  const register = (options.auth as { [REGISTER_OPERATION_SCOPES]?: unknown } | undefined)?.[REGISTER_OPERATION_SCOPES];
+  if (typeof register === 'function') (register as (scopes: OperationScopes) => void).call(options.auth, forRouter);
   const middleware: RequestHandler = (req, res, next) => {
     const context = getChallengeContext(req);
     // `req.is` answers null when the request has no body (GET streams, DELETE, preflights):
@@ -370,8 +423,16 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
         next(new MultiAuthConfigError('mcpPolicy: req.body is undefined for a JSON request; mount express.json() before mcpPolicy'));
         return;
       }
+      const mismatch = headerMismatch(req, req.body);
+      if (mismatch) {
+        reportRefusal(req, context, { outcome: 'invalid_request', status: 400, rule: 'mcpPolicy Mcp-Method/Mcp-Name', reason: mismatch.message });
+        sendJsonRpcError(res, 400, mismatch.id, HEADER_MISMATCH, mismatch.message);
+        return;
+      }
       const auth = getAuth(req);
-      const verdict = judge(policy, auth, requestsIn(req.body), context.scopes ?? []);
+      const caller = auth && callerOf(auth);
+      const calls = requestsIn(req.body);
+      const verdict = judge(policy, caller, calls, challengeScopes(context.scopes, passedScopes(req)));
       if (verdict.outcome !== 'pass') {
         reportRefusal(req, context, {
           outcome: verdict.outcome === 'unauthenticated' ? 'no_credentials' : 'forbidden',
@@ -394,6 +455,7 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
           sendError(res, new InsufficientScopeError(verdict.scopes, LACKS_SCOPE), context);
           return;
         case 'pass':
+          notePassedScopes(req, declaredScopes(policy, caller?.scopes, calls));
           break;
       }
     }
@@ -431,9 +493,13 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
   }) as McpPolicy;
 }
 
-/** A MultiAuthInfo as it is; an AuthInfo from elsewhere by its scopes alone (no source rule holds for it). */
+/**
+ * A MultiAuthInfo by what it holds (implied scopes included) and its source; an AuthInfo from
+ * elsewhere by its scopes alone (no source rule holds for it).
+ */
 function callerOf(authInfo: AuthInfo): Caller {
-  return getAuth(authInfo) ?? { scopes: Array.isArray(authInfo.scopes) ? authInfo.scopes : [] };
+  const info = getAuth(authInfo);
+  return info ? { scopes: scopesHeld(info), source: info.source } : { scopes: scopesHeld(authInfo) };
 }
 
 function filterTools<N extends string>(policies: readonly CompiledPolicy[], caller: Caller | undefined, toolNames: Iterable<N>, where: string): N[] {
@@ -470,5 +536,6 @@ function filterTools<N extends string>(policies: readonly CompiledPolicy[], call
 export function allowedTools<N extends string>(req: IncomingMessage, toolNames: Iterable<N>): N[] {
   const policies = (req as WithPolicies)[POLICIES];
   if (!policies) throw new MultiAuthConfigError('allowedTools(req): no mcpPolicy ran on this request; mount mcpPolicy before this handler');
-  return filterTools(policies, getAuth(req), toolNames, 'allowedTools(req, toolNames)');
+  const auth = getAuth(req);
+  return filterTools(policies, auth && callerOf(auth), toolNames, 'allowedTools(req, toolNames)');
 }

@@ -10,7 +10,7 @@ import {
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
 } from './protected-resource-metadata';
-import { finishPrimary } from './primary';
+import { finishPrimary, forThisResource } from './primary';
 import type { AuthServer, TokenVerifier } from '../core/types';
 
 /** Options of `oauthServer()`. */
@@ -115,10 +115,10 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
 
   const server: AuthServer = {
     resourceMetadataUrl: protectedResourceMetadataUrl(resource),
-    verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
+    verifyAccessToken: forThisResource(verifier, resource),
     // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
     clockToleranceSeconds: verifier.clockToleranceSeconds,
-    routes({ requiredScopes: enforced, dpop }) {
+    routes({ requiredScopes: enforced, dpop, mtls }) {
       const description = {
         resource,
         // As given: an issuer identifier is compared as a string (RFC 8414 §3.3), and URL.href
@@ -129,11 +129,11 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
         resourceDocumentation: options.resourceDocumentation,
       };
       const router = Router();
-      router.use(protectedResourceMetadataRouter(describeResource(description, enforced, dpop)));
+      router.use(protectedResourceMetadataRouter(describeResource(description, enforced, dpop, mtls)));
       if (aliases.size > 0) router.use(pathAwareMetadata);
       router.use(wrapped);
       return router;
     },
   };
-  return finishPrimary(server, verifier, { name: options.name, requiredScopes });
+  return finishPrimary(server, verifier, { name: options.name, requiredScopes, resource });
 }

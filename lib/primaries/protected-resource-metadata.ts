@@ -2,7 +2,8 @@ import { Router } from 'express';
 import type { RequestHandler } from 'express';
 import cors from 'cors';
 import { MultiAuthConfigError } from '../core/errors';
-import type { DpopRouteContext } from '../core/types';
+import { challengeScopes } from '../core/scopes';
+import type { DpopRouteContext, MtlsRouteContext } from '../core/types';
 
 /** The RFC 9728 document a primary serves for its resource. */
 export interface ProtectedResourceMetadata {
@@ -25,6 +26,8 @@ export interface ProtectedResourceMetadata {
   dpop_signing_alg_values_supported?: string[];
   /** RFC 9728 §2: `true` when this primary's tokens must be DPoP-bound. */
   dpop_bound_access_tokens_required?: boolean;
+  /** RFC 9728 §2 (from RFC 8705): `true` when this primary's tokens must be certificate-bound. */
+  tls_client_certificate_bound_access_tokens?: boolean;
 }
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
@@ -89,19 +92,23 @@ export interface ResourceDescription {
 
 /**
  * The RFC 9728 document for a resource, given the scopes `multiAuth` enforces and, when it
- * accepts DPoP, the proof algorithms and whether this resource's tokens must be bound.
+ * accepts DPoP, the proof algorithms and whether this resource's tokens must be bound; when it
+ * accepts certificate-bound tokens, whether they must be.
  * `scopes_supported` is what the operator lists plus what is enforced, so a client that reads
- * the metadata asks for a token that will be accepted.
+ * the metadata asks for a token that will be accepted; never `offline_access`, wherever it was
+ * configured (MCP 2026-07-28: refresh tokens are not a resource requirement; the authorization
+ * server's own metadata is where clients look for it).
  */
 export function describeResource(
   description: ResourceDescription,
   requiredScopes: readonly string[],
   dpop?: DpopRouteContext,
+  mtls?: MtlsRouteContext,
 ): ProtectedResourceMetadata {
   const metadata: ProtectedResourceMetadata = {
     resource: description.resource,
     authorization_servers: [...description.authorizationServers],
-    scopes_supported: [...new Set([...(description.scopesSupported ?? []), ...requiredScopes])],
+    scopes_supported: challengeScopes(description.scopesSupported, requiredScopes),
     bearer_methods_supported: ['header'],
   };
   if (description.resourceName !== undefined) metadata.resource_name = description.resourceName;
@@ -110,6 +117,8 @@ export function describeResource(
     metadata.dpop_signing_alg_values_supported = [...dpop.algorithms];
     if (dpop.required) metadata.dpop_bound_access_tokens_required = true;
   }
+  // Only `true` is worth saying: RFC 9728 defines `false` as the default.
+  if (mtls?.required) metadata.tls_client_certificate_bound_access_tokens = true;
   return metadata;
 }
 

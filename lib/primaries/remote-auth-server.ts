@@ -15,7 +15,7 @@ import {
   protectedResourceMetadataRouter,
   protectedResourceMetadataUrl,
 } from './protected-resource-metadata';
-import { finishPrimary } from './primary';
+import { finishPrimary, forThisResource } from './primary';
 import type { AuthServer, TokenVerifier } from '../core/types';
 
 /** Options of `remoteAuthServer()`. Give `issuer` or `authorizationServers`, and `resource`. */
@@ -138,16 +138,16 @@ export function remoteAuthServer(options: RemoteAuthServerOptions): AuthServer {
   const verifier = options.verifier ?? jwtVerifier({ name: options.name ?? 'primary', issuer: servers, audience: resource });
   const server: AuthServer = {
     resourceMetadataUrl: protectedResourceMetadataUrl(resource),
-    verifyAccessToken: (token, context) => verifier.verifyAccessToken(token, context),
+    verifyAccessToken: forThisResource(verifier, resource),
     // The wrapped verifier's clock tolerance: the chain and the cache keep its tokens exactly as long as it does.
     clockToleranceSeconds: verifier.clockToleranceSeconds,
-    routes({ requiredScopes: enforced, dpop }) {
-      const resourceMetadata = protectedResourceMetadataRouter(describeResource(description, enforced, dpop));
+    routes({ requiredScopes: enforced, dpop, mtls }) {
+      const resourceMetadata = protectedResourceMetadataRouter(describeResource(description, enforced, dpop, mtls));
       if (asMetadata === undefined) return resourceMetadata;
       const router = Router();
       router.use(resourceMetadata, metadataDocumentRouter(AS_METADATA, asMetadata));
       return router;
     },
   };
-  return finishPrimary(server, verifier, { name: options.name, requiredScopes });
+  return finishPrimary(server, verifier, { name: options.name, requiredScopes, resource });
 }

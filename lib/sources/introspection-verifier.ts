@@ -4,6 +4,7 @@ import { firstString, isNonEmptyString, resourceFromAudience, scopeList } from '
 import { remoteUrlProblem } from '../transport/issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { inspectionOf } from '../core/token-inspection';
+import { describeRules, rulesDigest } from '../core/rules';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { shown } from '../core/redaction';
 import { randomBytes } from 'node:crypto';
@@ -47,8 +48,14 @@ export interface IntrospectionVerifierOptions {
   clientSecret: string;
   /** How to present the client credentials (RFC 6749 §2.3.1); default `'client_secret_basic'`. */
   authMethod?: 'client_secret_basic' | 'client_secret_post';
-  /** When set, the response's `aud` (string or array) must contain one of these. */
-  audience?: string | string[];
+  /**
+   * Required: the resource(s) this server is; the answer's `aud` (string or array) must name one
+   * of them, or the token was issued for another server and is refused (MCP: a server MUST
+   * validate that tokens were issued for it). `false` turns the check off, for authorization
+   * servers whose answers never carry `aud`: then any active token of that server is accepted,
+   * whatever resource it was issued for.
+   */
+  audience: string | string[] | false;
   /**
    * When set, the response's `iss` must equal it, and a JWT whose unverified `iss` names another
    * issuer is rejected without a call, so other issuers' tokens are never sent to this endpoint.
@@ -152,7 +159,13 @@ function checkEndpoint(value: unknown, allowHttp: boolean): URL {
 }
 
 function checkAudience(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
+  if (value === false) return undefined;
+  if (value === undefined) {
+    fail(
+      'audience is required: the resource this server is, which the answer\'s "aud" must name (e.g. audience: \'https://mcp.example.com/mcp\'). ' +
+        'Only if your authorization server never reports "aud", pass audience: false (it then accepts tokens issued for any resource)',
+    );
+  }
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0 || !list.every(isNonEmptyString)) fail('audience must be a non-empty string or a non-empty array of them');
   return [...list];
@@ -193,8 +206,9 @@ function scopesOf(value: unknown, claim: string): string[] {
  * introspection): for opaque tokens, or to honour revocation.
  *
  * Outcomes:
- * - accepted: `200` with `active: true` (and `iss`/`aud` matching when `issuer`/`audience`
- *   are set, `exp` not past, not a sender-constrained or non-access token);
+ * - accepted: `200` with `active: true`, `aud` naming `audience` (unless it is `false`), `iss`
+ *   matching `issuer` when set, `exp` not past, not a non-access token (a sender-constrained one
+ *   keeps `cnf`/`token_type` in `payload` for the chain's binding rule);
  * - rejected (thrown as `InvalidTokenError`, whose message says why): `active: false`, or a
  *   4xx carrying an OAuth error body, e.g. `400 unsupported_token_type`, which servers answer
  *   for JWTs they do not introspect: that token is simply not theirs, and the next source (or
@@ -228,7 +242,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
   refuseUnknownOptions('introspectionVerifier', options, INTROSPECTION_OPTIONS);
   refuseSurroundingWhitespace('introspectionVerifier', 'endpoint', options.endpoint);
   refuseSurroundingWhitespace('introspectionVerifier', 'issuer', options.issuer);
-  for (const audience of [options.audience ?? []].flat()) refuseSurroundingWhitespace('introspectionVerifier', 'audience', audience);
+  for (const audience of [options.audience === false ? [] : (options.audience ?? [])].flat()) refuseSurroundingWhitespace('introspectionVerifier', 'audience', audience);
   const name = options.name ?? 'introspection';
   if (!isNonEmptyString(name)) fail('name must be a non-empty string');
   if (options.allowHttp !== undefined && typeof options.allowHttp !== 'boolean') fail('allowHttp must be true or false');
@@ -316,7 +330,17 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     const { status } = response;
     if (status === 200) {
       const body = parseJson(response.body);
-      if (!isObject(body)) throw unavailable('200 answer is not a JSON object');
+      // A web page (a login form, a proxy's page) or other non-JSON at 200 is the answer of
+      // something that is not an RFC 7662 endpoint: the configuration must change, as for a
+      // JWKS URL answering HTML.
+      if (!isObject(body)) {
+        throw unavailable(
+          `the endpoint ${endpoint.href} answered 200 with ${body === undefined ? 'something that is not JSON' : 'JSON that is not an object'}; ` +
+            'is endpoint the introspection endpoint (RFC 7662, e.g. the metadata\'s introspection_endpoint)?',
+          undefined,
+          true,
+        );
+      }
       if (body.active === false) return { accepted: false, reason: 'the token is not active' };
       if (body.active !== true) throw unavailable('200 answer has no boolean "active"');
       const verdict = judgeActive(body);
@@ -484,6 +508,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
 
   return {
     name,
+    [rulesDigest]: describeRules('introspection', options as unknown as Record<string, unknown>),
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError('introspection: empty token');
       const inspected = inspectionOf(token, context);

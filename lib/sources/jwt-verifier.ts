@@ -19,6 +19,7 @@ import {
   type JWTVerifyResult,
   type RemoteJWKSet,
 } from 'jose';
+import type { PublicJwk, PublicJwkSet } from '../core/jwk';
 import { boundedFetch, BoundedFetchError } from '../transport/bounded-fetch';
 import { firstString, isNonEmptyString, scopeList } from '../core/claims';
 import { InvalidTokenError, MultiAuthConfigError, MultiAuthError, TemporarilyUnavailableError } from '../core/errors';
@@ -33,8 +34,10 @@ import {
 } from '../transport/issuer-discovery';
 import { checkIssuerKeys, checkJwks } from '../transport/readiness';
 import { inspectionOf } from '../core/token-inspection';
+import { describeRules, rulesDigest } from '../core/rules';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
-import { notMine, whyNotMine } from '../core/types';
+import { diagnoseRefusal, notMine, whyNotMine } from '../core/types';
+import { jwtNearMisses } from './near-miss';
 import { shown } from '../core/redaction';
 import type { InspectedToken, MultiAuthInfo, ProbeContext, TokenVerifier, VerifyContext } from '../core/types';
 
@@ -109,7 +112,7 @@ export interface JwtVerifierOptions {
    * The verification key(s): an SPKI PEM (`-----BEGIN PUBLIC KEY-----`), a public JWK, or a JWKS.
    * A single key is used whatever `kid` the token names; a JWKS is searched by `kid` and `alg`.
    */
-  publicKey?: string | JWK | JSONWebKeySet;
+  publicKey?: string | PublicJwk | PublicJwkSet;
   /** Shared secret for HS256/HS384/HS512; at least 32 bytes (48 for HS384, 64 for HS512). */
   secret?: string | Uint8Array;
   /**
@@ -145,12 +148,17 @@ export interface JwtVerifierOptions {
  * Finds the key for a token. `signal` is a getter: making the chain's AbortSignal costs more than
  * a cached key lookup, so it is asked for only when a fetch may happen.
  */
-type KeyResolver = (
+type KeyResolver = ((
   issuer: string,
   header: JWSHeaderParameters,
   input: FlattenedJWSInput,
   signal: () => AbortSignal | undefined,
-) => Promise<CryptoKey>;
+) => Promise<CryptoKey>) & {
+  /** The keys fetched for `issuer` so far, without fetching (remote key sets only). */
+  cachedKeys?(issuer: string): readonly JWK[] | undefined;
+  /** Refetches `issuer`'s key set unless jose's cooldown forbids it; `true` when it did. */
+  refetch?(issuer: string, signal: () => AbortSignal | undefined): Promise<boolean>;
+};
 
 function configError(message: string): MultiAuthConfigError {
   return new MultiAuthConfigError(`jwtVerifier: ${message}`);
@@ -275,7 +283,39 @@ function readSecret(secret: unknown): Uint8Array<ArrayBuffer> {
   if (bytes.byteLength < HMAC_MIN_BYTES.HS256) {
     throw configError(`secret is ${bytes.byteLength} bytes; HMAC keys must be at least 32 bytes (RFC 7518 §3.2)`);
   }
+  const form = publicKeyForm(bytes);
+  if (form) {
+    throw configError(`secret is ${form}, a public key: anyone holding it could mint tokens with it as an HMAC key; pass it as \`publicKey\` instead`);
+  }
   return bytes;
+}
+
+/** What public-key form `bytes` is in (PEM, JWK, JWKS, SSH, base64 DER), or `undefined` for a plain secret. */
+function publicKeyForm(bytes: Uint8Array): string | undefined {
+  const text = new TextDecoder().decode(bytes).trim();
+  if (text.startsWith('-----BEGIN')) return 'a PEM key or certificate';
+  if (/^(?:ssh-|ecdsa-sha2-)/.test(text)) return 'an SSH key';
+  if (text.startsWith('{')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (isJsonObject(value) && typeof value.kty === 'string') return 'a JWK';
+    if (isJsonObject(value) && Array.isArray(value.keys)) return 'a JWKS';
+    return undefined;
+  }
+  // DER starts with a SEQUENCE (0x30), "M" in base64.
+  if (text.startsWith('M') && /^[A-Za-z0-9+/=\s]+$/.test(text)) {
+    try {
+      createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+      return 'a DER public key in base64';
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 type KeyKind = 'secret' | 'publicKey' | 'jwks';
@@ -403,7 +443,28 @@ async function keyFromRemote(
 
 function remoteResolver(jwksUri: URL, settings: Required<JwksFetchOptions>): KeyResolver {
   const keySet = remoteKeySet(jwksUri, settings);
-  return (_issuer, header, input, signal) => keyFromRemote(keySet, header, input, signal);
+  return Object.assign((_issuer: string, header: JWSHeaderParameters, input: FlattenedJWSInput, signal: () => AbortSignal | undefined) =>
+    keyFromRemote(keySet, header, input, signal), {
+    cachedKeys: () => keySet.jwks()?.keys,
+    refetch: (_issuer: string, signal: () => AbortSignal | undefined) => refetchKeySet(keySet, signal),
+  });
+}
+
+/**
+ * An issuer that replaced a key under the same `kid`: the cached key fails the signature, and
+ * jose refetches only on an unknown `kid`. One refetch is allowed per jose cooldown (the same
+ * clock as its unknown-`kid` refetch), so a stream of forged signatures costs at most one fetch
+ * per `cooldownMs`, and the source recovers without a restart. A refetch that fails changes
+ * nothing: the signature failure stands.
+ */
+async function refetchKeySet(keySet: RemoteJWKSet, signal: () => AbortSignal | undefined): Promise<boolean> {
+  if (keySet.coolingDown) return false;
+  try {
+    await untilAborted(keySet.reload(), signal());
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: boolean): KeyResolver {
@@ -414,7 +475,7 @@ function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: bool
   });
   // Per issuer, so that a key published by one issuer can never verify a token naming another.
   const keySets = new Map<string, { jwksUri: string; keySet: RemoteJWKSet }>();
-  return async (issuer, header, input, signal) => {
+  const resolve = async (issuer: string, header: JWSHeaderParameters, input: FlattenedJWSInput, signal: () => AbortSignal | undefined) => {
     const metadata = await discovery.get(issuer, { get signal() { return signal(); } });
     const jwksUri = metadata.jwks_uri;
     let current = keySets.get(issuer);
@@ -429,6 +490,13 @@ function discoveryResolver(settings: Required<JwksFetchOptions>, allowHttp: bool
     }
     return keyFromRemote(current.keySet, header, input, signal);
   };
+  return Object.assign(resolve, {
+    cachedKeys: (issuer: string) => keySets.get(issuer)?.keySet.jwks()?.keys,
+    refetch: async (issuer: string, signal: () => AbortSignal | undefined) => {
+      const current = keySets.get(issuer);
+      return current !== undefined && refetchKeySet(current.keySet, signal);
+    },
+  });
 }
 
 function localResolver(jwks: JSONWebKeySet, single: boolean): KeyResolver {
@@ -466,8 +534,9 @@ const BASE64URL_RUN = /^[A-Za-z0-9_-]+$/;
 
 /**
  * RFC 7515 §2 / §7.1: the signature is unpadded base64url. jose decodes it forgivingly (stray
- * low bits), so one signature has several spellings; only the canonical one is accepted, so a
- * valid token cannot be re-spelled into a new string (a new cache key, a "different" token).
+ * low bits), so one signature has several spellings; only the canonical base64url is accepted.
+ * That does not make a token's string unique: an ECDSA signature's s can also be spelled n - s,
+ * and both verify. One identity per token comes from `InspectedToken.identityKey` instead.
  */
 function hasCanonicalSignature(token: string): boolean {
   const signature = token.slice(token.lastIndexOf('.') + 1);
@@ -556,13 +625,17 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
 
   let resolveKey: KeyResolver;
   let algorithms: JwtAlgorithm[];
+  /** What configured keys can verify; `undefined` while the keys are remote. */
+  let configuredKeyAlgorithms: ReadonlySet<JwtAlgorithm> | undefined;
   if (options.secret !== undefined) {
     const secret = readSecret(options.secret);
     const usable = new Set(HMAC_ALGORITHMS.filter((alg) => secret.byteLength >= HMAC_MIN_BYTES[alg]));
+    configuredKeyAlgorithms = usable;
     algorithms = chooseAlgorithms(options.algorithms, usable, 'secret');
     resolveKey = secretResolver(secret);
   } else if (options.publicKey !== undefined) {
     const { jwks, single, algorithms: usable } = readPublicKey(options.publicKey);
+    configuredKeyAlgorithms = usable;
     algorithms = chooseAlgorithms(options.algorithms, usable, 'publicKey');
     resolveKey = localResolver(jwks, single);
   } else {
@@ -667,7 +740,11 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const getKey = (header: JWSHeaderParameters, input: FlattenedJWSInput) => resolveKey(issuer, header, input, signal);
     let verified: JWTVerifyResult;
     try {
-      verified = await jwtVerify(token, getKey, verifyOptions);
+      verified = await jwtVerify(token, getKey, verifyOptions).catch(async (error: unknown) => {
+        // A key replaced under the same kid (see refetchKeySet): one more try with fresh keys.
+        if (!(error instanceof joseErrors.JWSSignatureVerificationFailed) || !(await resolveKey.refetch?.(issuer, signal))) throw error;
+        return jwtVerify(token, getKey, verifyOptions);
+      });
     } catch (error) {
       if (error instanceof joseErrors.JOSEAlgNotAllowed) {
         throw new InvalidTokenError(`JWT "alg" is ${shown(routed.header.alg)}; this source accepts ${algorithms.join(', ')}`);
@@ -714,5 +791,35 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     return found.join('; ');
   }
 
-  return { name, verifyAccessToken, probe, clockToleranceSeconds: clockTolerance, [notMine]: foreign, [whyNotMine]: whyForeign };
+  /** For near-miss warnings: what the keys known without a fetch can verify, for a token naming `kid`. */
+  const keyAlgorithms = (issuer: string, kid: unknown): ReadonlySet<string> | undefined | Promise<ReadonlySet<string> | undefined> => {
+    if (configuredKeyAlgorithms) return configuredKeyAlgorithms;
+    const keys = resolveKey.cachedKeys?.(issuer);
+    if (!keys) {
+      // Never fetched: fetch once (jose's cooldown applies), then look again, without refetching.
+      return resolveKey.refetch?.(issuer, () => undefined).then((fetched) => (fetched && resolveKey.cachedKeys?.(issuer) ? keyAlgorithms(issuer, kid) : undefined));
+    }
+    const found = new Set<string>();
+    for (const jwk of keys) {
+      if (typeof kid === 'string' && jwk.kid !== kid) continue;
+      try {
+        for (const alg of jwkAlgorithms(jwk as Record<string, unknown>, 'a fetched key')) found.add(alg);
+      } catch {
+        // Not a key this source could ever use.
+      }
+    }
+    return found;
+  };
+  const diagnose = jwtNearMisses({ issuers, audiences, algorithms, keyAlgorithms });
+
+  return {
+    name,
+    verifyAccessToken,
+    probe,
+    clockToleranceSeconds: clockTolerance,
+    [notMine]: foreign,
+    [whyNotMine]: whyForeign,
+    [diagnoseRefusal]: diagnose,
+    [rulesDigest]: describeRules('jwt', options as unknown as Record<string, unknown>),
+  };
 }

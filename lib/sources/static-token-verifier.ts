@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isScopeToken } from '../core/claims';
 import { MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
+import { describeRules, rulesDigest } from '../core/rules';
 import { isB64Token } from '../http/token-extraction';
 import { decodeUnverifiedJwt, inspectionOf } from '../core/token-inspection';
 import { notMine } from '../core/types';
@@ -58,6 +60,10 @@ function checkEntry(value: unknown, index: number): StaticTokenEntry {
   refuseUnknownOptions('staticTokenVerifier', e, ENTRY_MEMBERS, `tokens[#${index + 1}]`);
   if (typeof e.clientId !== 'string' || e.clientId === '') fail(`${where} needs a non-empty string clientId`);
   if (!Array.isArray(e.scopes) || !e.scopes.every((s) => typeof s === 'string')) fail(`${where} needs scopes: an array of strings`);
+  const odd = (e.scopes as string[]).find((s) => !isScopeToken(s));
+  if (odd !== undefined) {
+    fail(`${where}: scope ${JSON.stringify(odd)} is not one RFC 6749 scope token (no spaces, quotes or backslashes); list each scope apart`);
+  }
   if (e.subject !== undefined && typeof e.subject !== 'string') fail(`${where}: subject must be a string`);
   if (e.expiresAt !== undefined && (typeof e.expiresAt !== 'number' || !Number.isFinite(e.expiresAt))) {
     fail(`${where}: expiresAt must be seconds since the epoch`);
@@ -114,6 +120,8 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
       return `${entries.length} static key${entries.length === 1 ? '' : 's'}; nothing remote to check`;
     },
     ...(anyJwtShaped ? {} : { [notMine]: jwtNotMine }),
+    // The keys' digests, never the keys: what another router with other keys would refuse differs.
+    [rulesDigest]: describeRules('static', { name, tokens: entries.map((e) => [e.digest.toString('hex'), e.info]) }),
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo | null> {
       const digest = inspectionOf(token, context).digest;
       let match: StaticTokenEntry | undefined;
@@ -124,7 +132,7 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
       if (!match) return null;
       // Enforced here too, so the verifier is right when called on its own, not only through multiAuth.
       if (match.expiresAt !== undefined && match.expiresAt * 1000 <= Date.now()) return null;
-      const info: MultiAuthInfo = { token, clientId: match.clientId, scopes: [...match.scopes], source: name, extra: { source: name } };
+      const info: MultiAuthInfo = { token, clientId: match.clientId, scopes: [...match.scopes], source: name, payload: {}, extra: { source: name } };
       if (match.subject !== undefined) info.subject = match.subject;
       if (match.expiresAt !== undefined) info.expiresAt = match.expiresAt;
       // A copy per request: one handler's change to req.auth.payload must not reach the next.

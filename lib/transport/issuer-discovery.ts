@@ -1,5 +1,6 @@
 import { boundedFetch, BoundedFetchError } from './bounded-fetch';
 import { MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
+import { shown } from '../core/redaction';
 
 /** Larger answers are abandoned: a metadata document or a JWKS is a few kilobytes. */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -113,6 +114,8 @@ export async function discoverAuthorizationServer(
   // One budget for every candidate: a slow server must not get a fresh time limit per URL.
   const deadline = Date.now() + timeoutMs;
   const misses: string[] = [];
+  /** The `issuer` a document named instead, when one did: most likely the spelling to configure. */
+  let namedIssuer: string | undefined;
   // Whether every candidate answered, and wrongly: then the issuer has no (matching) metadata,
   // which no retry will change. A 5xx, 408 or 429 may pass.
   let permanent = true;
@@ -155,9 +158,19 @@ export async function discoverAuthorizationServer(
     }
     if (document.issuer !== issuer) {
       misses.push(`${url.pathname}: its "issuer" does not match`);
+      if (typeof document.issuer === 'string') namedIssuer ??= document.issuer;
       continue;
     }
     return Object.freeze(document) as AuthorizationServerMetadata;
+  }
+  if (namedIssuer !== undefined) {
+    // RFC 8414 §3.3: the document is unusable, but it says how the server spells its name, which
+    // differs from the configuration by a trailing slash or a scheme far more often than not.
+    throw new TemporarilyUnavailableError(
+      `the metadata found for ${issuer} says its "issuer" is ${shown(namedIssuer)}; issuer identifiers must match exactly (RFC 8414 §3.3). ` +
+        `If that server is the issuer you trust, set issuer: ${shown(namedIssuer)} (${misses.join('; ')})`,
+      { permanent },
+    );
   }
   throw new TemporarilyUnavailableError(`no metadata document for ${issuer} (${misses.join('; ')})`, { permanent });
 }

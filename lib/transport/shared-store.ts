@@ -110,6 +110,9 @@ export class SharedStore {
   private downUntil = 0;
   private down = false;
   private readonly lastWarning = new Map<string, number>();
+  /** Errors the store reported as events (Keyv's `error`), counted so a call can tell one came during it. */
+  private errorEvents = 0;
+  private lastErrorEvent: unknown;
 
   constructor(store: KeyvLike, options: SharedStoreOptions = {}) {
     if (!isStoreLike(store)) fail('must be a Keyv-compatible store: an object with get(key), set(key, value, ttlMs) and delete(key)');
@@ -128,11 +131,26 @@ export class SharedStore {
     const prefix = options.prefix ?? DEFAULTS.prefix;
     if (typeof prefix !== 'string' || prefix === '' || /\s/.test(prefix)) fail('prefix must be a non-empty string without spaces');
     this.prefix = prefix;
+    // Keyv (without throwOnErrors) reports a failed operation as an `error` event and resolves
+    // a miss: without listening, an outage would look like an empty store, and nobody would hear.
+    const emitter = store as KeyvLike & { on?: (event: string, listener: (error: unknown) => void) => unknown };
+    if (typeof emitter.on === 'function') {
+      // Judged by the call during which it came (see `call`): a store nobody uses stays quiet.
+      emitter.on('error', (error: unknown) => {
+        this.errorEvents++;
+        this.lastErrorEvent = error;
+      });
+    }
   }
 
   /** The store key for `id` under `purpose`: a digest, so nothing secret is ever a key. */
   keyFor(purpose: string, id: string): string {
     return `${this.prefix}:${purpose}:${createHash('sha256').update(purpose).update('\0').update(id).digest('base64url')}`;
+  }
+
+  /** Whether the store has an atomic `setIfAbsent`, so {@link firstSighting} has no race between replicas. */
+  get atomic(): boolean {
+    return typeof this.store.setIfAbsent === 'function';
   }
 
   /** `true` while the store is being left alone after a failure. */
@@ -242,6 +260,7 @@ export class SharedStore {
       return FAILED;
     }
     let timer: NodeJS.Timeout | undefined;
+    const eventsBefore = this.errorEvents;
     try {
       const pending = Promise.resolve().then(() => run(this.keyFor(purpose, id)));
       const value = await Promise.race([
@@ -252,6 +271,11 @@ export class SharedStore {
       ]);
       // A late rejection of an abandoned call must not become an unhandled rejection.
       pending.catch(() => undefined);
+      // The store reported an error while this call ran: its answer is a default, not data.
+      if (this.errorEvents !== eventsBefore) {
+        this.failed(operation, purpose, note, this.lastErrorEvent);
+        return FAILED;
+      }
       this.recovered();
       return value;
     } catch (error) {

@@ -1,0 +1,112 @@
+// MCP 2026-07-28, "Scope Challenge Handling": a server SHOULD name every scope the current
+// operation needs in a single challenge (no incremental challenges), and SHOULD NOT name
+// offline_access in WWW-Authenticate or in the protected-resource metadata's scopes_supported.
+import express from 'express';
+import type { RequestHandler } from 'express';
+import request from 'supertest';
+import { multiAuth } from '../../lib/chain/multi-auth';
+import { requireAnyScope, requireScopes } from '../../lib/http/guards';
+import { mcpPolicy } from '../../lib/mcp/mcp-policy';
+import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
+import { staticTokenVerifier } from '../../lib/sources/static-token-verifier';
+import { oneTokenVerifier, parseBearerChallenge } from '../support/app';
+
+const METADATA = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
+const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
+const toolCall = (name: string) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name } });
+const scopeOf = (res: request.Response) => parseBearerChallenge(res.headers['www-authenticate']).params.scope;
+
+/** express.json() + `auth` + `handlers` in front of POST /mcp, which says it was reached. */
+function mcpApp(auth: RequestHandler, ...handlers: RequestHandler[]) {
+  const app = express();
+  app.use(express.json(), auth);
+  app.post('/mcp', ...handlers, (_req, res) => {
+    res.json({ reached: true });
+  });
+  return app;
+}
+
+describe('one challenge when a guard and an mcpPolicy rule both apply to one request', () => {
+  const auth = () =>
+    multiAuth({
+      verifiers: staticTokenVerifier({
+        name: 'users',
+        tokens: {
+          'writer-token-00000': { clientId: 'w', scopes: ['mcp:read', 'mcp:write'] },
+          'reader-token-00000': { clientId: 'r', scopes: ['mcp:read', 'repo:read'] },
+        },
+      }),
+      requiredScopes: ['mcp:read'],
+      resourceMetadataUrl: METADATA,
+    });
+
+  it("the policy's 403 after a guard the request passed names the router's, the guard's and the rule's scopes", async () => {
+    const a = auth();
+    const app = mcpApp(a, requireScopes('mcp:write'), mcpPolicy({ tools: { delete_repo: { scopes: ['repo:admin'] } } }, { auth: a }));
+    const res = await request(app).post('/mcp').set(bearer('writer-token-00000')).send(toolCall('delete_repo'));
+    expect(res.status).toBe(403);
+    expect(scopeOf(res)).toBe('mcp:read mcp:write repo:admin');
+  });
+
+  it("a guard's 403 after a policy the request passed names the policy's scopes too", async () => {
+    const a = auth();
+    const app = mcpApp(a, mcpPolicy({ tools: { search: { anyScopes: ['repo:read', 'repo:admin'] } } }, { auth: a }), requireScopes('mcp:write'));
+    const res = await request(app).post('/mcp').set(bearer('reader-token-00000')).send(toolCall('search'));
+    expect(res.status).toBe(403);
+    expect(scopeOf(res)).toBe('mcp:read repo:read mcp:write');
+  });
+
+  it('two guards on one route: the second names what the first required', async () => {
+    const app = mcpApp(auth(), requireAnyScope('repo:read', 'repo:admin'), requireScopes('mcp:write'));
+    const res = await request(app).post('/mcp').set(bearer('reader-token-00000')).send(toolCall('search'));
+    expect(scopeOf(res)).toBe('mcp:read repo:read mcp:write');
+  });
+});
+
+describe('offline_access is never named in a challenge or in scopes_supported', () => {
+  const withOffline = (extra: Record<string, unknown> = {}) =>
+    multiAuth({
+      verifiers: oneTokenVerifier('users', 'reader', { scopes: ['mcp:read'] }),
+      requiredScopes: ['mcp:read', 'offline_access'],
+      resourceMetadataUrl: METADATA,
+      ...extra,
+    });
+
+  it('the 401 for a request without a token names the required scopes without offline_access', async () => {
+    const res = await request(mcpApp(withOffline())).post('/mcp').send(toolCall('x'));
+    expect(res.status).toBe(401);
+    expect(scopeOf(res)).toBe('mcp:read');
+  });
+
+  it('a token without offline_access is not refused for lacking it (it is no resource requirement)', async () => {
+    const res = await request(mcpApp(withOffline())).post('/mcp').set(bearer('reader')).send(toolCall('x'));
+    expect(res.status).toBe(200);
+  });
+
+  it("a guard's and a policy rule's 403 leave it out wherever it was configured", async () => {
+    const a = withOffline();
+    const guarded = await request(mcpApp(a, requireScopes('offline_access', 'mcp:write'))).post('/mcp').set(bearer('reader')).send(toolCall('x'));
+    expect(guarded.status).toBe(403);
+    expect(scopeOf(guarded)).toBe('mcp:read mcp:write');
+    const ruled = await request(mcpApp(a, mcpPolicy({ tools: { x: { scopes: ['mcp:write', 'offline_access'] } } }, { auth: a })))
+      .post('/mcp')
+      .set(bearer('reader'))
+      .send(toolCall('x'));
+    expect(ruled.status).toBe(403);
+    expect(scopeOf(ruled)).toBe('mcp:read mcp:write');
+  });
+
+  it("the primary's protected-resource metadata leaves it out of scopes_supported", async () => {
+    const primary = remoteAuthServer({
+      issuer: 'https://login.example.com',
+      resource: 'https://mcp.example.com/mcp',
+      verifier: oneTokenVerifier(undefined, 'user'),
+      scopesSupported: ['mcp:read', 'mcp:write', 'offline_access'],
+      requiredScopes: ['mcp:read', 'offline_access'],
+    });
+    const app = express().use(multiAuth({ primary }));
+    const res = await request(app).get('/.well-known/oauth-protected-resource/mcp');
+    expect(res.status).toBe(200);
+    expect(res.body.scopes_supported).toEqual(['mcp:read', 'mcp:write']);
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * What `npm start` and `npm run start:v1` run: the example on `HOST:PORT` (default
  * 127.0.0.1:3000), a token per source (the OAuth primary's got by running its OAuth flow
- * headlessly at start-up), and a `curl` for each answer of the README's HTTP table, all on this
+ * headlessly at start-up), and a `curl` for each answer of the HTTP table in docs/concepts.md, all on this
  * one server. A busy port, or a source that cannot work (a wrong OAUTH_ISSUER), is one line per
  * cause on stderr and exit code 1, not a stack.
  */
@@ -66,7 +66,7 @@ ${oauthLines}
     ${MCP_HEADERS} \\
     ${callTool('whoami')}
 
-Each answer of the HTTP table (README, "HTTP behaviour"), on this server:
+Each answer of the HTTP table (docs/concepts.md, "HTTP behaviour"), on this server:
 
   # 400 invalid_request: a token in the query string
   curl -si '${baseUrl}/whoami?access_token=${tokens.ci}'

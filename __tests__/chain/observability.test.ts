@@ -1,5 +1,5 @@
 // Decisions an operator can see without the package depending on a logger or a tracer: every
-// decision on node:diagnostics_channel, a TracingChannel around verification, and the README
+// decision on node:diagnostics_channel, a TracingChannel around verification, and the docs'
 // recipes for pino and OpenTelemetry run with the real packages.
 import diagnostics_channel from 'node:diagnostics_channel';
 import { Writable } from 'node:stream';
@@ -74,7 +74,7 @@ describe('express-multiauth:verify (TracingChannel)', () => {
   });
 });
 
-describe('README recipe: one pino line per decision', () => {
+describe('docs recipe (docs/operating.md): one pino line per decision', () => {
   it('logs each decision with the request, the reasons and the guard that refused, and no piece of the token', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const sink = new Writable({
@@ -124,7 +124,7 @@ describe('the pino recipe and a token in the query string', () => {
   });
 });
 
-describe('README recipe: OpenTelemetry spans from the tracing channel', () => {
+describe('docs recipe (docs/operating.md): OpenTelemetry spans from the tracing channel', () => {
   // @opentelemetry/api alone records nothing (its default tracer makes non-recording spans), and no
   // SDK is installed: this provider, registered through the API's own setGlobalTracerProvider,
   // records what the recipe asks of the API. It proves the recipe drives the OpenTelemetry API

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../core/errors';
+import type { PresentedCredentials } from '../http/presented';
 import { DpopProofError } from './proof';
 
 /**
@@ -8,9 +9,9 @@ import { DpopProofError } from './proof';
  * `Authorization` headers and tokens in the query or body. The token's characters are checked
  * as a Bearer token's are (the same b64token grammar).
  */
-export function takeDpopToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (header === undefined) return undefined;
+export function takeDpopToken(presented: PresentedCredentials): string | undefined {
+  const header = presented.authorization;
+  if (typeof header !== 'string') return undefined;
   const space = header.indexOf(' ');
   const scheme = space < 0 ? header : header.slice(0, space);
   if (scheme.length !== 4 || scheme.toLowerCase() !== 'dpop') return undefined;
@@ -20,19 +21,13 @@ export function takeDpopToken(req: IncomingMessage): string | undefined {
 }
 
 /**
- * The request's one `DPoP` header (RFC 9449 §4.3 step 1: exactly one). Counted in the raw
- * headers, since Node joins repeated unknown headers into one value with ", ".
+ * The request's one `DPoP` header (RFC 9449 §4.3 step 1: exactly one), as sent: an adapter
+ * counts them in the raw headers, since Node joins repeated unknown headers into one value.
  */
-export function takeProof(req: IncomingMessage): string {
-  const raw = req.rawHeaders;
-  let count = 0;
-  if (raw) {
-    for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'dpop') count++;
-  } else if (req.headers.dpop !== undefined) count = 1;
-  if (count === 0) throw new DpopProofError('invalid_dpop_proof', 'the request has no DPoP header');
-  if (count > 1) throw new DpopProofError('invalid_dpop_proof', `the request has ${count} DPoP headers`);
-  const value = req.headers.dpop;
-  if (typeof value !== 'string') throw new DpopProofError('invalid_dpop_proof', 'the DPoP header is not a single value');
+export function takeProof(presented: PresentedCredentials): string {
+  const value = presented.dpop;
+  if (value === undefined) throw new DpopProofError('invalid_dpop_proof', 'the request has no DPoP header');
+  if (typeof value !== 'string') throw new DpopProofError('invalid_dpop_proof', `the request has ${value.length} DPoP headers`);
   return value;
 }
 
@@ -66,12 +61,29 @@ function divergentPath(target: string, path: string): string | undefined {
  */
 export function requestUrl(req: IncomingMessage, configured: string | ((req: IncomingMessage) => string) | undefined): string {
   const target = (req as ExpressLike).originalUrl ?? req.url ?? '/';
+  if (typeof configured === 'function') {
+    checkedPath(target);
+    return configured(req);
+  }
+  return htuFor(target, configured);
+}
+
+/** The path of a request target, or `invalid_dpop_proof` when the router could read it otherwise than a URL parser. */
+function checkedPath(target: string): string {
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
   const problem = divergentPath(target, path);
   if (problem) throw new DpopProofError('invalid_dpop_proof', `the request is not checked against a proof: ${problem}`);
-  if (typeof configured === 'function') return configured(req);
+  return path;
+}
+
+/**
+ * The URL a proof's `htu` must name for a request target (path and query) under a public
+ * origin, with no request at hand: the same rules as `requestUrl`.
+ */
+export function htuFor(target: string, origin: string | undefined): string {
+  const path = checkedPath(target);
   // resolveDpopOptions always sets one; without it nothing could be checked.
-  if (configured === undefined) throw new DpopProofError('invalid_dpop_proof', 'no public origin is configured for htu');
-  return `${configured}${path}`;
+  if (origin === undefined) throw new DpopProofError('invalid_dpop_proof', 'no public origin is configured for htu');
+  return `${origin}${path}`;
 }

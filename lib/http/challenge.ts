@@ -82,12 +82,19 @@ export function bearerChallenge(
   return `${params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer'}, DPoP ${algs}`;
 }
 
-/** A response worked out once: challenge header (if any) and the serialised body. */
-interface PreparedAnswer {
-  status: number;
-  challenge: string | undefined;
-  body: string;
-  length: number;
+/**
+ * A refusal worked out as plain values, the same for every framework: status, the
+ * `WWW-Authenticate` challenge (none for 503: `Retry-After` instead), and the JSON body.
+ * Prepared answers are shared between requests: never change one.
+ */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly challenge: string | undefined;
+  readonly body: string;
+  /** The body's length in bytes. */
+  readonly length: number;
+  /** RFC 9449 §9: the nonce a `use_dpop_nonce` refusal tells the client to retry with. */
+  readonly dpopNonce?: string;
 }
 
 /**
@@ -96,10 +103,10 @@ interface PreparedAnswer {
  * each once is worth a lookup. Keyed weakly by context, since guards build theirs per request,
  * and bounded per context in case a caller makes messages without end.
  */
-const prepared = new WeakMap<ChallengeContext, Map<string, PreparedAnswer>>();
+const prepared = new WeakMap<ChallengeContext, Map<string, HttpAnswer>>();
 const MAX_PREPARED_PER_CONTEXT = 64;
 
-function prepare(context: ChallengeContext, key: string, make: () => PreparedAnswer): PreparedAnswer {
+function prepare(context: ChallengeContext, key: string, make: () => HttpAnswer): HttpAnswer {
   let answers = prepared.get(context);
   if (!answers) prepared.set(context, (answers = new Map()));
   let answer = answers.get(key);
@@ -110,13 +117,19 @@ function prepare(context: ChallengeContext, key: string, make: () => PreparedAns
   return answer;
 }
 
-function answerOf(status: number, challenge: string | undefined, body: Record<string, string>): PreparedAnswer {
+function answerOf(status: number, challenge: string | undefined, body: Record<string, string>): HttpAnswer {
   const text = JSON.stringify(body);
   return { status, challenge, body: text, length: Buffer.byteLength(text) };
 }
 
-function send(res: ServerResponse, answer: PreparedAnswer): void {
+/**
+ * Writes a refusal through Node's `ServerResponse` only (`statusCode`, `setHeader`, `end`), so
+ * it works wherever a `ServerResponse` is at hand: Express, Connect, Fastify's `reply.raw`, a
+ * bare `node:http` server.
+ */
+export function writeAnswer(res: ServerResponse, answer: HttpAnswer): void {
   res.statusCode = answer.status;
+  if (answer.dpopNonce !== undefined) res.setHeader('DPoP-Nonce', answer.dpopNonce);
   if (answer.challenge !== undefined) res.setHeader('WWW-Authenticate', answer.challenge);
   else if (answer.status === 503) res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -139,35 +152,38 @@ export function sendJsonRpcError(res: ServerResponse, status: number, id: string
   res.end(body);
 }
 
-/** 401 without an error code: the client sent no credentials and should go get a token. */
-export function sendNoCredentials(res: ServerResponse, context: ChallengeContext): void {
-  send(
-    res,
-    prepare(context, '', () =>
-      answerOf(401, bearerChallenge(undefined, context), { error: 'unauthorized', error_description: 'Authentication required' }),
-    ),
+/** The 401 without an error code: the client sent no credentials and should go get a token. */
+export function noCredentialsAnswer(context: ChallengeContext): HttpAnswer {
+  return prepare(context, '', () =>
+    answerOf(401, bearerChallenge(undefined, context), { error: 'unauthorized', error_description: 'Authentication required' }),
   );
 }
 
 /**
- * The one place an error becomes a response: status, `WWW-Authenticate` (none for 503,
- * which is not the client's fault; `Retry-After` instead) and the JSON body.
+ * The one place an error becomes an answer: status, `WWW-Authenticate` (none for 503, which is
+ * not the client's fault; `Retry-After` instead) and the JSON body.
  */
-export function sendError(res: ServerResponse, error: MultiAuthError, context: ChallengeContext): void {
+export function errorAnswer(error: MultiAuthError, context: ChallengeContext): HttpAnswer {
   const { code, status, message, scopes } = error;
-  // RFC 9449 §9: the nonce to retry with. It changes with time, so it is not part of the
-  // prepared answer.
-  const nonce = (error as { nonce?: unknown }).nonce;
-  if (code === 'use_dpop_nonce' && typeof nonce === 'string') res.setHeader('DPoP-Nonce', nonce);
   const key = `${status} ${code} ${message}${scopes ? `\n${scopes.join(' ')}` : ''}`;
-  send(
-    res,
-    prepare(context, key, () =>
-      answerOf(
-        status,
-        status === 503 ? undefined : bearerChallenge({ code, description: message, scopes }, context),
-        { error: code, error_description: quoteSafe(message) },
-      ),
+  const answer = prepare(context, key, () =>
+    answerOf(
+      status,
+      status === 503 ? undefined : bearerChallenge({ code, description: message, scopes }, context),
+      { error: code, error_description: quoteSafe(message) },
     ),
   );
+  // The nonce changes with time, so it is not part of the prepared answer.
+  const nonce = (error as { nonce?: unknown }).nonce;
+  return code === 'use_dpop_nonce' && typeof nonce === 'string' ? { ...answer, dpopNonce: nonce } : answer;
+}
+
+/** 401 without an error code: the client sent no credentials and should go get a token. */
+export function sendNoCredentials(res: ServerResponse, context: ChallengeContext): void {
+  writeAnswer(res, noCredentialsAnswer(context));
+}
+
+/** Writes the answer {@link errorAnswer} builds for `error`. */
+export function sendError(res: ServerResponse, error: MultiAuthError, context: ChallengeContext): void {
+  writeAnswer(res, errorAnswer(error, context));
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../core/errors';
+import { presentedCredentials, type PresentedCredentials } from './presented';
 
 /** RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -7,20 +8,6 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** Whether `value` is a token RFC 6750 allows in an `Authorization: Bearer` header. */
 export function isB64Token(value: string): boolean {
   return B64TOKEN.test(value);
-}
-
-type RequestLike = IncomingMessage & { body?: unknown; query?: unknown };
-
-/** Counts `Authorization` headers as sent: Node keeps only the first of duplicates in `req.headers`. */
-function authorizationHeaderCount(req: IncomingMessage): number {
-  const raw = req.rawHeaders;
-  if (!raw) return req.headers.authorization === undefined ? 0 : 1;
-  let count = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
-    if (name.length === 13 && name.toLowerCase() === 'authorization') count++;
-  }
-  return count;
 }
 
 /**
@@ -39,9 +26,7 @@ export function namesAccessToken(name: string): boolean {
  * Judged on the decoded names, as the framework reads them: `?access%5Ftoken=` and
  * `?access_token[]=` leak the token just the same.
  */
-function hasQueryToken(req: IncomingMessage): boolean {
-  const url = req.url;
-  if (!url) return false;
+function hasQueryToken(url: string): boolean {
   const q = url.indexOf('?');
   // Without a percent sign no name can decode to access_token unless it is spelled out.
   if (q < 0 || (url.indexOf('access_token', q) < 0 && url.indexOf('%', q) < 0)) return false;
@@ -49,27 +34,6 @@ function hasQueryToken(req: IncomingMessage): boolean {
     if (value !== '' && namesAccessToken(name)) return true;
   }
   return false;
-}
-
-const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
-
-/** Whether the request says its body is form-encoded (media type without parameters, any case). */
-function isFormEncoded(req: IncomingMessage): boolean {
-  const type = req.headers['content-type'];
-  if (type === undefined) return false;
-  const semicolon = type.indexOf(';');
-  return (semicolon < 0 ? type : type.slice(0, semicolon)).trim().toLowerCase() === FORM_MEDIA_TYPE;
-}
-
-/**
- * RFC 6750 §2.2 defines the body method for form-encoded bodies only: a JSON (or any other)
- * body's `access_token` field is the application's data, e.g. a tool argument, not a credential.
- */
-function hasBodyToken(req: RequestLike): boolean {
-  const body = req.body;
-  return (
-    body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && 'access_token' in body && isFormEncoded(req)
-  );
 }
 
 /**
@@ -98,7 +62,7 @@ function hasBodyToken(req: RequestLike): boolean {
  * });
  */
 export function extractBearerToken(req: IncomingMessage): string | undefined {
-  const token = takeBearerCredentials(req);
+  const token = takeBearerCredentials(presentedCredentials(req));
   if (token !== undefined) assertB64Token(token);
   return token;
 }
@@ -108,16 +72,16 @@ export function extractBearerToken(req: IncomingMessage): string | undefined {
  * token up in its cache first, and a token found there passed that check when it was cached
  * (the key is its SHA-256), so only a miss pays the scan over the whole token.
  */
-export function takeBearerCredentials(req: IncomingMessage): string | undefined {
-  if (hasQueryToken(req)) {
+export function takeBearerCredentials(presented: PresentedCredentials): string | undefined {
+  if (hasQueryToken(presented.url)) {
     throw new InvalidRequestError('Access tokens are accepted only in the Authorization header, not in the query string');
   }
-  if (hasBodyToken(req as RequestLike)) {
+  if (presented.formAccessToken) {
     throw new InvalidRequestError('Access tokens are accepted only in the Authorization header, not in the request body');
   }
-  const header = req.headers.authorization;
+  const header = presented.authorization;
   if (header === undefined) return undefined;
-  if (authorizationHeaderCount(req) > 1) {
+  if (typeof header !== 'string') {
     throw new InvalidRequestError('The request has more than one Authorization header');
   }
   const space = header.indexOf(' ');

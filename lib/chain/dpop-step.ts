@@ -1,0 +1,81 @@
+import type { IncomingMessage } from 'node:http';
+import { InvalidDpopProofError, UseDpopNonceError } from '../core/errors';
+import { assertB64Token } from '../http/token-extraction';
+import type { PresentedCredentials } from '../http/presented';
+import type { RequestContext } from '../http/request-auth';
+import { inspectToken } from '../core/token-inspection';
+import type { InspectedToken } from '../core/types';
+import { DpopProofError, type DpopProofVerifier, type VerifiedProof } from '../dpop/proof';
+import { htuFor, takeProof } from '../dpop/request';
+import { answerOf, refusedRequest, type Answer, type Verdict } from './answer';
+import type { DecisionReporter } from './decision-report';
+import { tokenId } from './decision-report';
+import type { TokenDecision } from './token-decision';
+import { traceVerification } from './tracing';
+import type { InvalidRequestError } from '../core/errors';
+
+const BAD_PROOF = 'The DPoP proof is missing, malformed or does not match this request';
+
+/**
+ * `Authorization: DPoP <token>` (RFC 9449 §7): the proof first, on every request (never
+ * cached), then the token as any other (the cache may know it), then the binding of one to the
+ * other (in `concludeAccepted`), and last the proof's `jti`, recorded only for a request that
+ * passed all of it.
+ */
+export class DpopStep {
+  constructor(
+    private readonly proofs: DpopProofVerifier,
+    private readonly tokens: TokenDecision,
+    private readonly reporter: DecisionReporter,
+    /** The challenge settings of a request that used the DPoP scheme. */
+    private readonly context: RequestContext,
+    /** `dpop.url` when it is an origin: the fallback for an adapter that computes no `htu`. */
+    private readonly origin: string | undefined,
+  ) {}
+
+  /** The answer to a DPoP request carrying `raw`; `req` is handed to the sources only. */
+  async decide(raw: string, presented: PresentedCredentials, req: IncomingMessage | undefined): Promise<Answer> {
+    try {
+      assertB64Token(raw);
+    } catch (error) {
+      return refusedRequest(error as InvalidRequestError, this.context);
+    }
+    return answerOf(await this.verdict(raw, presented, req), this.context, raw);
+  }
+
+  private async verdict(raw: string, presented: PresentedCredentials, req: IncomingMessage | undefined): Promise<Verdict> {
+    const token = inspectToken(raw);
+    const now = Date.now();
+    let proof: VerifiedProof;
+    try {
+      proof = await this.proofs.verify({ proof: takeProof(presented), method: presented.method, url: this.htu(presented), accessToken: raw }, now);
+    } catch (error) {
+      return this.proofRefused(token, error);
+    }
+    const possession = { dpopJkt: proof.jkt };
+    const verdict =
+      this.tokens.fromCache(token, now, possession) ??
+      (await traceVerification(req, () => tokenId(token), () => this.tokens.fromChain(token, req, now, possession)));
+    if (!verdict.info) return verdict;
+    if (!(await this.proofs.claim(proof, now))) {
+      return this.proofRefused(token, new DpopProofError('invalid_dpop_proof', 'this key already used this jti (a replayed proof)'), verdict.decision);
+    }
+    verdict.info.dpop = { jkt: proof.jkt };
+    return verdict;
+  }
+
+  /** The URL the proof's `htu` must name: the adapter's, else the configured origin and the routed path. */
+  private htu(presented: PresentedCredentials): string {
+    return presented.htu ? presented.htu() : htuFor(presented.url, this.origin);
+  }
+
+  /** A DPoP request whose proof was refused: 401 `invalid_dpop_proof`, or `use_dpop_nonce`. */
+  private proofRefused(token: InspectedToken, error: unknown, decision = this.reporter.newDecision(token)): Verdict {
+    if (!(error instanceof DpopProofError)) throw error;
+    decision.outcome = 'rejected';
+    decision.status = 401;
+    decision.reason = `DPoP proof refused: ${error.message}`;
+    const answer = error.code === 'use_dpop_nonce' ? new UseDpopNonceError(error.nonce ?? '') : new InvalidDpopProofError(BAD_PROOF);
+    return { error: answer, decision };
+  }
+}

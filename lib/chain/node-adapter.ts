@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeAnswer } from '../http/challenge';
+import { credentialHeaders, hasFormAccessToken, type PresentedCredentials } from '../http/presented';
+import { setAuth, setChallengeContext } from '../http/request-auth';
+import { requestUrl } from '../dpop/request';
+import type { ResolvedDpopOptions } from '../dpop/options';
+import type { Answer } from './answer';
+import type { DecisionCore } from './decision-core';
+import type { DecisionReporter } from './decision-report';
+
+/** A `(req, res, next)` middleware on Node's own types: what Express, Connect and Fastify's middie all call. */
+export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * What a Node request presents, read once. The DPoP `htu` is worked out only when a DPoP
+ * request asks for it: `dpop.url` (never the client's `Host`) and the path before any mount
+ * point stripped it (`originalUrl` where a framework keeps one).
+ */
+class NodePresented implements PresentedCredentials {
+  readonly authorization: string | readonly string[] | undefined;
+  readonly dpop: string | readonly string[] | undefined;
+  readonly method: string;
+  readonly url: string;
+  readonly formAccessToken: boolean;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly configuredUrl: ResolvedDpopOptions['url'] | undefined,
+  ) {
+    const headers = credentialHeaders(req);
+    this.authorization = headers.authorization;
+    this.dpop = headers.dpop;
+    this.method = req.method ?? 'GET';
+    this.url = req.url ?? '/';
+    this.formAccessToken = hasFormAccessToken(req);
+  }
+
+  htu(): string {
+    return requestUrl(this.req, this.configuredUrl);
+  }
+}
+
+/**
+ * The bearer check on Node's `IncomingMessage`/`ServerResponse`: hands what the request presents
+ * to the decision core, then delivers the answer (reports it, and sets `req.auth` and calls
+ * `next()`, or writes the refusal with `statusCode`/`setHeader`/`end`).
+ */
+export function nodeBearer(core: DecisionCore, reporter: DecisionReporter, dpop: ResolvedDpopOptions | undefined): NodeMiddleware {
+  const configuredUrl = dpop?.url;
+  return (req, res, next) => {
+    const deliver = (answer: Answer): void => {
+      reporter.report(answer.decision, req, answer.token);
+      switch (answer.kind) {
+        case 'accepted':
+          setAuth(req, answer.info, answer.context);
+          next();
+          return;
+        case 'anonymous':
+          setChallengeContext(req, answer.context);
+          next();
+          return;
+        case 'refused':
+          writeAnswer(res, answer.http);
+      }
+    };
+    const answer = core.decide(new NodePresented(req, configuredUrl), req);
+    // Not `instanceof Promise`: a traced verification's promise comes from Node's own realm.
+    if ('then' in answer) answer.then(deliver, next);
+    else deliver(answer);
+  };
+}
+
+/**
+ * The primary's routes, warning once (a process warning) when they are mounted below the root:
+ * `app.use('/mcp', auth)` serves them under `/mcp/.well-known/...`, where no client looks, since
+ * RFC 9728 and RFC 8414 place metadata at the origin's root. Express does not tell a router
+ * where it is mounted until a request arrives, so this cannot be refused at construction; and
+ * refusing requests then would turn a discovery problem into an outage for every source.
+ */
+export function mountedAtRoot<H extends (req: never, res: never, next: never) => void>(routes: H): H {
+  let warned = false;
+  return ((req: IncomingMessage & { baseUrl?: string }, res: ServerResponse, next: (error?: unknown) => void) => {
+    if (!warned && req.baseUrl !== undefined && req.baseUrl !== '') {
+      warned = true;
+      process.emitWarning(
+        `express-multiauth: the primary's routes are mounted at "${req.baseUrl}", but OAuth clients look for its metadata at the ` +
+          'root (/.well-known/...). Mount the router at the root (app.use(auth)), or auth.routes at the root and auth.bearer on the path',
+        { code: 'MULTIAUTH_MOUNT_PATH' },
+      );
+    }
+    (routes as unknown as NodeMiddleware)(req, res, next);
+  }) as unknown as H;
+}

@@ -45,7 +45,8 @@ interface Started {
 async function startBlock(dir: string, code: string, env: Record<string, string>): Promise<Started> {
   mkdirSync(dir);
   writeFileSync(join(dir, 'server.ts'), code);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'quick-start', private: true, type: 'module' }));
+  // As `npm install` leaves a new directory: a package.json without "type", so tsx runs server.ts as CommonJS.
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ dependencies: { 'express-multiauth': '*' } }));
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, paths: { 'express-multiauth': [join(ROOT, 'lib', 'index.ts')] } } }));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   // API_KEY unset, as on a first run: the server makes a key up and prints how to use it.

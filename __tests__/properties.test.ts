@@ -190,8 +190,8 @@ const scripted: TokenVerifier = {
     if (token.startsWith('fail-')) throw new TemporarilyUnavailableError('backend down');
     if (token.startsWith('boom-')) throw new Error(`cannot handle ${token}`);
     if (token.startsWith('mal-')) return { token, clientId: 7, scopes: 'everything' } as never;
-    if (token.startsWith('ok-')) return { token, clientId: 'scripted-client', scopes: [REQUIRED] };
-    if (token.startsWith('weak-')) return { token, clientId: 'scripted-client', scopes: [] };
+    if (token.startsWith('ok-')) return { token, clientId: 'scripted-client', scopes: [REQUIRED], expiresAt: 4102444800 };
+    if (token.startsWith('weak-')) return { token, clientId: 'scripted-client', scopes: [], expiresAt: 4102444800 };
     return null;
   },
 };
@@ -202,6 +202,8 @@ function recording(verifier: TokenVerifier & { name: string }): TokenVerifier {
   acceptedBy.set(verifier.name, new Set());
   return {
     name: verifier.name,
+    // A wrapper speaks for the verifier it wraps: its tokens may lack an expiry if the verifier's may.
+    neverExpires: verifier.neverExpires,
     async verifyAccessToken(token, context) {
       const result = await verifier.verifyAccessToken(token, context);
       if (result) acceptedBy.get(verifier.name)!.add(token);
@@ -583,7 +585,7 @@ describe('the result cache', () => {
       name: 'pool',
       async verifyAccessToken(token: string) {
         calls++;
-        return good.has(token) ? { token, clientId: `client-of-${token}`, scopes: [] } : null;
+        return good.has(token) ? { token, clientId: `client-of-${token}`, scopes: [], expiresAt: 4102444800 } : null;
       },
     };
     const a = multiAuth({ verifiers: verifier, cache: { ttlMs: 60_000, negativeTtlMs: 60_000 } });
@@ -611,7 +613,7 @@ describe('the result cache', () => {
     const sessionAuth = middlewareVerifier({
       name: 'session',
       middleware: (req, _res, next) => {
-        if (/(?:^|; )session=valid(?:;|$)/.test(String(req.headers.cookie ?? ''))) req.auth = { clientId: 'session-user', scopes: [] };
+        if (/(?:^|; )session=valid(?:;|$)/.test(String(req.headers.cookie ?? ''))) req.auth = { clientId: 'session-user', scopes: [], expiresAt: 4102444800 };
         next();
       },
     });
@@ -629,7 +631,7 @@ describe('the result cache', () => {
   // a route guarded by requireScopes('admin') lets those requests in. Remove `.failing` once the
   // fix proposed in SECURITY.md's findings lands.
   it('cannot be changed through req.auth by one request for the next (no shared mutable state)', async () => {
-    const a = multiAuth({ verifiers: { name: 'k', verifyAccessToken: async (t: string) => (t === 'reader-token-1' ? { token: t, clientId: 'c', scopes: ['read'] } : null) } });
+    const a = multiAuth({ verifiers: { name: 'k', verifyAccessToken: async (t: string) => (t === 'reader-token-1' ? { token: t, clientId: 'c', scopes: ['read'], expiresAt: 4102444800 } : null) } });
     const app = express().use(a);
     app.get('/touch', (req, res) => {
       getAuth(req)!.scopes.push('admin');

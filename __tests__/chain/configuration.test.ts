@@ -10,7 +10,7 @@ function recordingPrimary(requiredScopes?: string[]): AuthServer & { seen: strin
     requiredScopes,
     seen: [] as string[][],
     async verifyAccessToken(token: string) {
-      return token === 'user' ? { token, clientId: 'u', scopes: ['a'] } : null;
+      return token === 'user' ? { token, clientId: 'u', scopes: ['a'], expiresAt: 4102444800 } : null;
     },
     routes(context: { requiredScopes: string[] }) {
       primary.seen.push(context.requiredScopes);

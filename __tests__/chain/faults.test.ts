@@ -335,7 +335,7 @@ describe('a discovery document (RFC 8414 / OpenID) that misbehaves', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('a custom source that misbehaves', () => {
-  const valid = (token: string) => ({ token, clientId: 'custom-client', scopes: ['mcp:read'] });
+  const valid = (token: string) => ({ token, clientId: 'custom-client', scopes: ['mcp:read'], expiresAt: 4102444800 });
 
   /** Sends `token`; expects a refusal (401) whose attempt for `custom` is `outcome`, and a healthy app after. */
   async function expectRefusal(source: TokenVerifier, outcome: 'errored' | 'rejected' | 'failed', token = 'custom-token-123') {
@@ -433,7 +433,7 @@ describe('a wrapped middleware that misbehaves', () => {
     const { app, decisions } = appFor(
       source((req, _res, next) => {
         next();
-        req.auth = { clientId: 'late', scopes: ['mcp:read'] };
+        req.auth = { clientId: 'late', scopes: ['mcp:read'], expiresAt: 4102444800 };
         next();
       }),
     );
@@ -445,7 +445,7 @@ describe('a wrapped middleware that misbehaves', () => {
     const { app } = appFor(
       source((req, _res, next) => {
         next(Object.assign(new Error('bad token'), { status: 401 }));
-        req.auth = { clientId: 'late', scopes: ['mcp:read'] };
+        req.auth = { clientId: 'late', scopes: ['mcp:read'], expiresAt: 4102444800 };
         next();
       }),
     );

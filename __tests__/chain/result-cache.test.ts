@@ -41,7 +41,7 @@ describe('verified-result cache', () => {
 
   it('never serves an entry past ttlMs, so a revocation at the source takes effect', async () => {
     let revoked = false;
-    const src = { name: 'intro', verifyAccessToken: async (t: string) => (revoked ? null : { token: t, clientId: 'c', scopes: [] }) };
+    const src = { name: 'intro', verifyAccessToken: async (t: string) => (revoked ? null : { token: t, clientId: 'c', scopes: [], expiresAt: 4102444800 }) };
     const app = appWith(multiAuth({ verifiers: src, cache: { ttlMs: 50 } }));
     expect((await request(app).get('/echo').set(bearer('tok'))).status).toBe(200);
     revoked = true;
@@ -136,7 +136,7 @@ describe('verified-result cache', () => {
       name: 'flaky',
       verifyAccessToken: async (t: string) => {
         if (down) throw Object.assign(new Error('down'), { code: 'temporarily_unavailable' });
-        return { token: t, clientId: 'c', scopes: [] };
+        return { token: t, clientId: 'c', scopes: [], expiresAt: 4102444800 };
       },
     };
     const app = appWith(multiAuth({ verifiers: src }));

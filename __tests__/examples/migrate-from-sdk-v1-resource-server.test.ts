@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { InsufficientScopeError, InvalidTokenError, ServerError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { after, before, type SdkV1MigrationOptions } from '../../examples/migrate-from-sdk-v1-resource-server';
 import { migrationSuite, type MigrationOptions } from './migration-suite';
 
@@ -13,6 +13,8 @@ describe('migrating from the SDK v1 requireBearerAuth + mcpAuthMetadataRouter (e
     before: (options) => before(typed(options)),
     after: (options) => after(typed(options)),
     invalidToken: () => new InvalidTokenError('Invalid token'),
+    serverError: () => new ServerError('the session store is down'),
+    insufficientScope: () => new InsufficientScopeError('Insufficient scope'),
     async whoami(url, token) {
       const client = new Client({ name: 'migration-test', version: '1.0.0' });
       await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));

@@ -11,6 +11,8 @@ describe('migrating from SDK v2 requireBearerAuth + mcpAuthMetadataRouter (examp
     before: (options) => before(typed(options)),
     after: (options) => after(typed(options)),
     invalidToken: () => new OAuthError(OAuthErrorCode.InvalidToken, 'Invalid token'),
+    serverError: () => new OAuthError(OAuthErrorCode.ServerError, 'the session store is down'),
+    insufficientScope: () => new OAuthError(OAuthErrorCode.InsufficientScope, 'Insufficient scope'),
     async whoami(url, token) {
       const client = new Client({ name: 'migration-test', version: '1.0.0' });
       await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));

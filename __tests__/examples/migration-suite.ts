@@ -37,6 +37,10 @@ export interface SdkGeneration {
   after(options: MigrationOptions): RequestListener;
   /** The error the SDK's verifiers throw for a token they refuse. */
   invalidToken(): Error;
+  /** The error they throw when they cannot decide (the SDK's `server_error`). */
+  serverError(): Error;
+  /** The error they throw for a valid token with too little scope (`insufficient_scope`). */
+  insufficientScope(): Error;
   /** Calls the `whoami` tool at `url` through the SDK's own client. */
   whoami(url: URL, token: string): Promise<{ clientId: string; source: string | null }>;
 }
@@ -126,6 +130,60 @@ export function migrationSuite(sdk: SdkGeneration): void {
     const token = await issuer.clientCredentialsToken({ resource: servers.after.resource.href, scope: 'mcp:read' });
     expect(await whoami('before', userToken)).toEqual({ clientId: issuer.m2mClient.clientId, source: null });
     expect(await whoami('after', token)).toEqual({ clientId: issuer.m2mClient.clientId, source: 'primary' });
+  });
+
+  /**
+   * Issue 28, point 3 and 4: what the app's verifier says keeps its meaning after the migration.
+   * Each case builds both apps around one verifier and sends them the same request.
+   */
+  describe("the app's verifier keeps its meaning", () => {
+    const pair = async (verifier: Verifier) => {
+      const apps: Partial<Record<'before' | 'after', { server: http.Server; origin: string }>> = {};
+      const close = async () => {
+        for (const app of Object.values(apps)) await closeServer(app.server);
+      };
+      for (const which of ['before', 'after'] as const) {
+        const server = http.createServer();
+        const origin = await listenOnLoopback(server);
+        apps[which] = { server, origin };
+        const resourceServerUrl = new URL(`${origin}/mcp`);
+        const oauthMetadata = (await (await fetch(`${issuer.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+        const ciKeys = { [CI_KEY]: { clientId: 'ci', scopes: ['mcp:read'] } };
+        try {
+          server.on('request', sdk[which]({ oauthMetadata, resourceServerUrl, verifier, requiredScopes: ['mcp:read'], ciKeys }));
+        } catch (error) {
+          await close();
+          throw error;
+        }
+      }
+      const call = (which: 'before' | 'after') => request(apps[which]!.origin).post('/mcp').set('Authorization', 'Bearer some-token').send({});
+      try {
+        return { was: await call('before'), is: await call('after') };
+      } finally {
+        await close();
+      }
+    };
+    const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+
+    it('a token without expiry is refused with 401 invalid_token, as before', async () => {
+      const { was, is } = await pair({ verifyAccessToken: async (token) => ({ token, clientId: 'c', scopes: ['mcp:read'] }) });
+      expect(was.status).toBe(401);
+      expect(is.status).toBe(401);
+      expect(is.headers['www-authenticate']).toContain('error="invalid_token"');
+    });
+
+    it("the verifier's server_error is no refusal: 500 before, 503 with Retry-After after (retry, keep the token)", async () => {
+      const { was, is } = await pair({ verifyAccessToken: () => Promise.reject(sdk.serverError()) });
+      expect(was.status).toBe(500);
+      expect(is.status).toBe(503);
+      expect(is.headers['retry-after']).toBeDefined();
+    });
+
+    it('a token that carries its expiry passes both, as before', async () => {
+      const { was, is } = await pair({ verifyAccessToken: async (token) => ({ token, clientId: 'c', scopes: ['mcp:read'], expiresAt: inAnHour() }) });
+      expect(was.status).not.toBe(401);
+      expect(is.status).toBe(was.status);
+    });
   });
 
   it('accepts the new API key after, and only after', async () => {

@@ -15,7 +15,7 @@ function primary(requiredScopes?: string[]): AuthServer {
     requiredScopes,
     resourceMetadataUrl: METADATA_URL,
     async verifyAccessToken(token) {
-      return token === 'user-token' ? { token, clientId: 'user', scopes: ['mcp:read', 'mcp:write'] } : null;
+      return token === 'user-token' ? { token, clientId: 'user', scopes: ['mcp:read', 'mcp:write'], expiresAt: 4102444800 } : null;
     },
     routes: ({ requiredScopes: scopes }) => {
       const router = express.Router();

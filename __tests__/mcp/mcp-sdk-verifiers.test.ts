@@ -53,10 +53,34 @@ describe('MCP SDK verifiers used unchanged', () => {
     expect(decisions[0].attempts[0]).toMatchObject({ source: 'verifier-0', outcome: 'rejected' });
   });
 
-  it('an SDK ServerError is an error of that source, not a 503', async () => {
+  it('an SDK ServerError is a failure of that source (it could not decide): 503 with Retry-After, not a 401 that discards the token', async () => {
+    const decisions: Decision[] = [];
     const sdkVerifier: OAuthTokenVerifier = { verifyAccessToken: () => Promise.reject(new ServerError('db down')) };
-    const res = await request(appWith(multiAuth({ verifiers: [sdkVerifier] }))).get('/echo').set('Authorization', 'Bearer x');
+    const res = await request(appWith(multiAuth({ verifiers: [sdkVerifier], onDecision: (d) => decisions.push(d) }))).get('/echo').set('Authorization', 'Bearer x');
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(decisions[0].attempts[0]).toMatchObject({ source: 'verifier-0', outcome: 'failed' });
+  });
+
+  it('an SDK ServerError does not stop a later source from accepting the token', async () => {
+    const sdkVerifier: OAuthTokenVerifier = { verifyAccessToken: () => Promise.reject(new ServerError('db down')) };
+    const keys = staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789': { clientId: 'ci', scopes: [] } } });
+    const res = await request(appWith(multiAuth({ verifiers: [sdkVerifier, keys] }))).get('/echo').set('Authorization', 'Bearer ci-key-0123456789');
+    expect({ status: res.status, source: res.body.source }).toEqual({ status: 200, source: 'ci' });
+  });
+
+  it("an SDK verifier's AuthInfo without expiresAt is refused (401), as the SDK's requireBearerAuth refuses it", async () => {
+    const decisions: Decision[] = [];
+    const sdkVerifier: OAuthTokenVerifier = { verifyAccessToken: async (token) => ({ token, clientId: 'c', scopes: [] }) };
+    const res = await request(appWith(multiAuth({ verifiers: [sdkVerifier], onDecision: (d) => decisions.push(d) }))).get('/echo').set('Authorization', 'Bearer x');
     expect(res.status).toBe(401);
+    expect(decisions[0].attempts[0].reason).toMatch(/without expiresAt.*neverExpires: true/);
+  });
+
+  it('a verifier that declares neverExpires has its tokens without expiresAt accepted', async () => {
+    const verifier = { neverExpires: true, verifyAccessToken: async (token: string) => ({ token, clientId: 'c', scopes: [] }) };
+    const res = await request(appWith(multiAuth({ verifiers: [verifier] }))).get('/echo').set('Authorization', 'Bearer x');
+    expect(res.status).toBe(200);
   });
 
   it('MultiAuthInfo is assignable to the SDK\'s AuthInfo (compile-time) and keeps extra.source', async () => {

@@ -15,7 +15,11 @@ export function appWith(auth: RequestHandler, ...guards: RequestHandler[]): expr
   return app;
 }
 
-/** A verifier that accepts exactly one token, and counts how often it was asked. */
+/**
+ * A verifier that accepts exactly one token, and counts how often it was asked. Its tokens
+ * expire in an hour (an AuthInfo without `expiresAt` is refused unless the source says
+ * `neverExpires`); pass `expiresAt: undefined` with `neverExpires` to test the other kind.
+ */
 export function oneTokenVerifier(
   name: string | undefined,
   accepted: string,
@@ -25,7 +29,8 @@ export function oneTokenVerifier(
     calls: 0,
     async verifyAccessToken(token: string) {
       verifier.calls++;
-      return token === accepted ? { token, clientId: `${name ?? 'anon'}-client`, scopes: ['read'], ...info } : null;
+      const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+      return token === accepted ? { token, clientId: `${name ?? 'anon'}-client`, scopes: ['read'], expiresAt, ...info } : null;
     },
   } as TokenVerifier & { calls: number };
   if (name !== undefined) verifier.name = name;

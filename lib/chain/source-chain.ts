@@ -25,6 +25,18 @@ export type ChainResult =
       attempts: Attempt[];
       /** Whether any source was asked at all (rather than refusing on its synchronous "not mine" check). */
       asked: boolean;
+    }
+  | {
+      /**
+       * A source recognised the token and said it lacks scope (it threw `insufficient_scope`):
+       * the chain ends there with a 403, since no later source may turn a valid token's "too
+       * little scope" into an acceptance under other rules.
+       */
+      outcome: 'insufficient_scope';
+      attempts: Attempt[];
+      asked: true;
+      /** The scopes the source's error named (scope tokens only); `undefined` when it named none. */
+      scopes?: readonly string[];
     };
 
 class SourceTimeout extends Error {}
@@ -44,17 +56,30 @@ function messageOf(error: unknown): string {
 }
 
 /**
- * Sorts a thrown error into the three outcomes of API.md: `invalid_token` rejects;
- * "temporarily unavailable" (and our timeout) fails; anything else is a bug or an
- * unexpected answer of that source, which must not turn into a 503 (the MCP SDK's demo
- * providers throw a plain Error for unknown tokens).
+ * Sorts a thrown error into the outcomes of API.md: `invalid_token` rejects; "temporarily
+ * unavailable", `server_error` (the MCP SDKs' `ServerError`: the source could not decide) and
+ * our timeout fail; `insufficient_scope` (the token is valid, its scope too small) ends the
+ * chain with a 403; anything else is a bug or an unexpected answer of that source, which must
+ * not turn into a 503 (the MCP SDK's demo providers throw a plain Error for unknown tokens).
  */
 function classify(error: unknown): AttemptOutcome {
   if (error instanceof SourceTimeout) return 'failed';
   const code = errorCode(error);
   if (code === 'invalid_token') return 'rejected';
-  if (code === 'temporarily_unavailable') return 'failed';
+  if (code === 'temporarily_unavailable' || code === 'server_error') return 'failed';
+  if (code === 'insufficient_scope') return 'insufficient_scope';
   return 'errored';
+}
+
+/**
+ * The scopes an `insufficient_scope` error names: ours and express-oauth2-jwt-bearer's carry
+ * `scopes`; the MCP SDKs' carry none. Only scope tokens, so nothing odd reaches `scope=`.
+ */
+function scopesNamed(error: unknown): readonly string[] | undefined {
+  const scopes = (error as { scopes?: unknown }).scopes;
+  if (!Array.isArray(scopes)) return undefined;
+  const named = scopes.filter(isScopeToken);
+  return named.length > 0 ? named : undefined;
 }
 
 function isStringArray(value: unknown): value is string[] {
@@ -189,7 +214,7 @@ async function runOne(
   req: IncomingMessage | undefined,
   timeoutMs: number,
   senderConstrained: boolean,
-): Promise<{ attempt: Attempt; info?: MultiAuthInfo }> {
+): Promise<{ attempt: Attempt; info?: MultiAuthInfo; scopes?: readonly string[] }> {
   const started = performance.now();
   const context = new AttemptContext(token, req, senderConstrained);
   const attempt = (outcome: AttemptOutcome, reason?: string): Attempt => {
@@ -206,6 +231,16 @@ async function runOne(
     if (typeof info === 'string') return { attempt: attempt('errored', info) };
     const dropped = (result as AuthInfo).scopes.length - info.scopes.length;
     if (dropped > 0) context.note(`ignored ${dropped} scope element(s) that are not RFC 6749 scope tokens (a space, quote or backslash)`);
+    // RFC 9068 §2.2 and both MCP SDKs' requireBearerAuth: a token without expiry is refused,
+    // unless its source says its tokens may never expire (API keys: staticTokenVerifier).
+    if (info.expiresAt === undefined && source.verifier.neverExpires !== true) {
+      return {
+        attempt: attempt(
+          'rejected',
+          'the source returned AuthInfo without expiresAt; set `neverExpires: true` on the verifier if its tokens truly never expire',
+        ),
+      };
+    }
     if (isExpired(info.expiresAt, toleranceOf(source.verifier), Date.now())) {
       return { attempt: attempt('rejected', 'the token has expired') };
     }
@@ -215,6 +250,10 @@ async function runOne(
     const reason = error instanceof SourceTimeout ? `no answer within ${timeoutMs} ms` : redactToken(messageOf(error), token.raw);
     const failed = attempt(outcome, reason);
     if (outcome === 'failed' && (error as { permanent?: unknown }).permanent === true) failed.permanent = true;
+    if (outcome === 'insufficient_scope') {
+      const scopes = scopesNamed(error);
+      return scopes ? { attempt: failed, scopes } : { attempt: failed };
+    }
     return { attempt: failed };
   }
 }
@@ -247,9 +286,12 @@ export async function runChain(
       continue;
     }
     asked = true;
-    const { attempt, info } = await runOne(source, token, req, timeoutMs, senderConstrained);
+    const { attempt, info, scopes } = await runOne(source, token, req, timeoutMs, senderConstrained);
     attempts.push(attempt);
     if (info) return { outcome: 'accepted', info, attempts, toleranceSeconds: toleranceOf(source.verifier) };
+    if (attempt.outcome === 'insufficient_scope') {
+      return scopes ? { outcome: 'insufficient_scope', attempts, asked: true, scopes } : { outcome: 'insufficient_scope', attempts, asked: true };
+    }
     if (attempt.outcome === 'failed') failed = true;
   }
   diagnose(sources, token);

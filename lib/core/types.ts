@@ -195,6 +195,13 @@ export interface TokenVerifier {
    */
   readonly clockToleranceSeconds?: number;
   /**
+   * `true` when this source's tokens may carry no expiry (API keys): an `AuthInfo` without
+   * `expiresAt` is then accepted. Otherwise such an answer is refused (401), as RFC 9068 and
+   * both MCP SDKs' `requireBearerAuth` refuse it, so that a verifier that forgot to report the
+   * expiry never makes a token good forever. `staticTokenVerifier` sets it. Default `false`.
+   */
+  readonly neverExpires?: boolean;
+  /**
    * Decides one token: resolve its `AuthInfo`, resolve `null`/`undefined` or throw, as described
    * on `TokenVerifier`. `multiAuth` always passes `context`; a direct caller may not.
    */
@@ -256,11 +263,14 @@ export interface AuthServer extends TokenVerifier {
  * - `rejected`: it resolved `null`/`undefined`, threw an error coded `invalid_token`, or
  *   accepted a token whose `expiresAt` has passed;
  * - `failed`: it could not decide (`timeoutMs` passed, or it threw a `temporarily_unavailable`
- *   error). Only failures can make the answer a 503;
+ *   or `server_error` error, e.g. the MCP SDKs' `ServerError`). Only failures can make the
+ *   answer a 503;
+ * - `insufficient_scope`: it recognised the token and threw an `insufficient_scope` error (the
+ *   MCP SDKs' `InsufficientScopeError`): the chain ends there, answered 403;
  * - `errored`: it threw anything else, or returned a malformed `AuthInfo`. Answered like a
  *   rejection (a source's bug must not become a 503), but reported apart so the operator sees it.
  */
-export type AttemptOutcome = 'accepted' | 'rejected' | 'failed' | 'errored';
+export type AttemptOutcome = 'accepted' | 'rejected' | 'failed' | 'insufficient_scope' | 'errored';
 
 /** One source's answer to one token, as listed in `Decision.attempts`. */
 export interface Attempt {

@@ -41,8 +41,8 @@ export function forThisResource(verifier: TokenVerifier, resource: string): Toke
 /**
  * What both primaries take over from the verifier they wrap, so that a primary is as cheap and
  * as explainable as that verifier: its `ready()` probe, its synchronous "not mine" answer and
- * the reason for it, the digest of its rules (with the resource the primary checks); then the
- * primary's own name and required scopes.
+ * the reason for it, the digest of its rules (with the resource the primary checks), whether
+ * its tokens may lack an expiry; then the primary's own name and required scopes.
  */
 export function finishPrimary(
   server: AuthServer,
@@ -56,6 +56,7 @@ export function finishPrimary(
   // The primary's rules are the wrapped verifier's plus its own resource check.
   const wrapped = verifier[rulesDigest];
   if (wrapped !== undefined) server[rulesDigest] = describeRules('primary', { wrapped, resource: own.resource });
+  if (verifier.neverExpires === true) (server as { neverExpires?: boolean }).neverExpires = true;
   if (own.name !== undefined) server.name = own.name;
   if (own.requiredScopes !== undefined) server.requiredScopes = own.requiredScopes;
   return server;

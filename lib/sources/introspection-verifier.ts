@@ -509,6 +509,9 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
   return {
     name,
     [rulesDigest]: describeRules('introspection', options as unknown as Record<string, unknown>),
+    // RFC 7662 makes `exp` optional: the server's `active: true` is the verdict, asked again
+    // once the verdict's cache entry (`cache.ttlMs`) is gone, so no answer is trusted for long.
+    neverExpires: true,
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError('introspection: empty token');
       const inspected = inspectionOf(token, context);

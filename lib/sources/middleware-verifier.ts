@@ -57,6 +57,12 @@ export interface MiddlewareVerifierOptions {
    * express-oauth2-jwt-bearer's `auth()`, to get the result cache's speed.
    */
   cacheable?: boolean;
+  /**
+   * Whether the middleware's `req.auth` may carry no expiry (a session it manages itself).
+   * Default `false`: an `AuthInfo` without `expiresAt` (nor `exp` in its payload) is refused, as
+   * the MCP SDKs' `requireBearerAuth` refuses it.
+   */
+  neverExpires?: boolean;
 }
 
 /** What {@link middlewareVerifier} returns: it resolves only acceptances and throws the rest. */
@@ -65,6 +71,8 @@ export interface MiddlewareVerifier extends TokenVerifier {
   readonly name: string;
   /** `options.cacheable`, default `false`: `multiAuth` caches this source's answers only when `true`. */
   readonly cacheable: boolean;
+  /** `options.neverExpires`, default `false`. */
+  readonly neverExpires: boolean;
   /**
    * Resolves the token's `MultiAuthInfo`; throws `InvalidTokenError` to reject it and
    * `TemporarilyUnavailableError` when the middleware could not decide.
@@ -75,7 +83,7 @@ export interface MiddlewareVerifier extends TokenVerifier {
 /** Express's `next('route')`/`next('router')` skip ahead; they are not errors. */
 const SKIP = new Set(['route', 'router']);
 /** Every option `middlewareVerifier` takes: add a new option's name here, or it is refused as a typo. */
-const MIDDLEWARE_OPTIONS: readonly string[] = ['name', 'middleware', 'toAuthInfo', 'classifyError', 'timeoutMs', 'cacheable'];
+const MIDDLEWARE_OPTIONS: readonly string[] = ['name', 'middleware', 'toAuthInfo', 'classifyError', 'timeoutMs', 'cacheable', 'neverExpires'];
 /**
  * The OAuth error code for "cannot decide now" (RFC 6749 §4.1.2.1). The MCP SDK's
  * `requireBearerAuth` answers it with HTTP 400 (v2) or 500 (v1), so the status cannot be trusted
@@ -495,6 +503,8 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
   const timeoutMs = options.timeoutMs ?? 10_000;
   const cacheable = options.cacheable ?? false;
   if (typeof cacheable !== 'boolean') fail('cacheable must be true or false');
+  const neverExpires = options.neverExpires ?? false;
+  if (typeof neverExpires !== 'boolean') fail('neverExpires must be true or false');
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) fail('timeoutMs must be a positive number');
 
   const sortError = (error: unknown): 'rejected' | 'failed' => classifyError?.(error) ?? classifyNextError(error);
@@ -507,6 +517,7 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
   return {
     name,
     cacheable,
+    neverExpires,
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError(`${name}: empty token`);
       const real = context?.req;

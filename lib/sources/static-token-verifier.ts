@@ -116,6 +116,8 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
 
   return {
     name,
+    // An API key is good until it is removed from the configuration; an entry may still set expiresAt.
+    neverExpires: true,
     async probe(): Promise<string> {
       return `${entries.length} static key${entries.length === 1 ? '' : 's'}; nothing remote to check`;
     },

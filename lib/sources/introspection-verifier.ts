@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { BoundedFetchError, boundedFetch, type BoundedResponse } from '../transport/bounded-fetch';
+import { compileValidators, runValidators, type ClaimValidators } from './claim-validators';
 import { firstString, isNonEmptyString, resourceFromAudience, scopeList } from '../core/claims';
 import { remoteUrlProblem } from '../transport/issuer-discovery';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
@@ -68,6 +69,13 @@ export interface IntrospectionVerifierOptions {
   /** Response member holding the scopes (space-separated string or array); default `'scope'`. */
   scopeClaim?: string;
   /**
+   * Checks of your own on the introspection answer of an active token: member name -> a function
+   * `(value, answer) => boolean | Promise<boolean>` or the value the member must equal. They only
+   * add checks; a refusal is a rejection whose reason names the member. Run on every use, cached
+   * answer or not, so a changed validator applies at once.
+   */
+  validators?: ClaimValidators;
+  /**
    * A Keyv-compatible store shared by every replica (e.g. `new Keyv(new KeyvRedis(url))`), or
    * `sharedStore(keyv, options)`: a second level under the per-process cache, so each token is
    * introspected once across all replicas per `cache.ttlMs`. It holds the endpoint's answers
@@ -92,7 +100,7 @@ export interface IntrospectionVerifier extends TokenVerifier {
 /** Largest introspection response read; real ones are a few hundred bytes. */
 /** Every option `introspectionVerifier` takes: add a new option's name here, or it is refused as a typo. */
 const INTROSPECTION_OPTIONS: readonly string[] = [
-  'name', 'endpoint', 'allowHttp', 'clientId', 'clientSecret', 'authMethod', 'audience', 'issuer', 'timeoutMs', 'cache', 'scopeClaim', 'store',
+  'name', 'endpoint', 'allowHttp', 'clientId', 'clientSecret', 'authMethod', 'audience', 'issuer', 'timeoutMs', 'cache', 'scopeClaim', 'store', 'validators',
 ];
 const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeTtlMs'];
 const MAX_RESPONSE_BYTES = 256 * 1024;
@@ -258,6 +266,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
   const issuer = options.issuer;
   const timeoutMs = positive(options.timeoutMs, 'timeoutMs') ?? DEFAULTS.timeoutMs;
   const scopeClaim = options.scopeClaim ?? 'scope';
+  const validators = compileValidators('introspectionVerifier', options.validators);
   if (!isNonEmptyString(scopeClaim)) fail('scopeClaim must be a non-empty string');
   if (options.cache !== undefined && options.cache !== false && !isObject(options.cache)) {
     fail('cache must be false or an object { max?, ttlMs?, negativeTtlMs? }');
@@ -528,6 +537,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
       // A sender-constrained token (DPoP, mTLS) must not pass as bearer: only a caller that checks
       // its proof against `cnf` (multiAuth's `dpop` option) may have it.
       if (verdict.bound && context?.senderConstrained !== true) throw new InvalidTokenError('introspection: the token is sender-constrained (cnf)');
+      if (validators.length > 0 && verdict.claims) await runValidators(validators, verdict.claims, {}, 'introspection: the answer\'s');
       return toInfo(token, verdict);
     },
     /**

@@ -33,6 +33,8 @@ import {
   untilAborted,
 } from '../transport/issuer-discovery';
 import { checkIssuerKeys, checkJwks } from '../transport/readiness';
+import { ApprovedIssuers, DEFAULT_MAX_ISSUERS, type IssuerResolver } from './issuer-resolver';
+import { compileValidators, runValidators, type ClaimValidators } from './claim-validators';
 import { inspectionOf } from '../core/token-inspection';
 import { describeRules, rulesDigest } from '../core/rules';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
@@ -63,7 +65,7 @@ const SECRET_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 /** Every option `jwtVerifier` takes: add a new option's name here, or it is refused as a typo. */
 const JWT_VERIFIER_OPTIONS: readonly string[] = [
   'name', 'issuer', 'audience', 'jwksUri', 'publicKey', 'secret', 'algorithms', 'clockTolerance', 'maxTokenAge',
-  'typ', 'requiredClaims', 'scopeClaim', 'clientIdClaim', 'jwks', 'allowHttp',
+  'typ', 'requiredClaims', 'scopeClaim', 'clientIdClaim', 'jwks', 'allowHttp', 'validators', 'maxIssuers',
 ];
 const JWKS_OPTIONS: readonly string[] = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs', 'failureBackoffMs'];
 
@@ -93,8 +95,28 @@ export interface JwksFetchOptions {
 export interface JwtVerifierOptions {
   /** Source name reported in `req.auth.source` and `onDecision`. Default `'jwt'`. */
   name?: string;
-  /** Accepted `iss` value(s). Tokens naming any other issuer are rejected before any key work. */
-  issuer: string | readonly string[];
+  /**
+   * Accepted `iss` value(s). Tokens naming any other issuer are rejected before any key work.
+   * Or a resolver (multi-tenant): given the token's unverified `iss`, claims, header and the
+   * request, it returns the issuers this token may come from, as strings (keys from this
+   * verifier's `jwksUri`/`publicKey`/`secret`, else each issuer's discovery) or as
+   * `IssuerConfig`s with keys of their own, validated when returned. An issuer is contacted only
+   * after the resolver approved it; a resolver that throws is a failure (503).
+   */
+  issuer: string | readonly string[] | IssuerResolver;
+  /**
+   * With a resolver as `issuer`: how many approved issuers' keys (and metadata) are remembered,
+   * least recently used first out. Default 100.
+   */
+  maxIssuers?: number;
+  /**
+   * Checks of your own, run after jose verified the token: claim name -> a function
+   * `(value, claims, header) => boolean | Promise<boolean>` or the value the claim must equal.
+   * `alg` and `typ` are read from the header. They only add checks (none of jose's or this
+   * package's can be turned off; `false` is refused); a refusal is a rejection whose reason
+   * names the claim.
+   */
+  validators?: ClaimValidators;
   /**
    * Accepted `aud` value(s): the identifier(s) of this API. Required, because it is what stops a
    * token minted for another service from being replayed here.
@@ -520,6 +542,68 @@ function secretResolver(secret: Uint8Array<ArrayBuffer>): KeyResolver {
   };
 }
 
+/** A verifier's keys: how to find the key for a token, and the algorithms allowed with them. */
+interface KeyBundle {
+  resolveKey: KeyResolver;
+  algorithms: JwtAlgorithm[];
+  /** What configured keys can verify; `undefined` while the keys are remote. */
+  configuredKeyAlgorithms: ReadonlySet<JwtAlgorithm> | undefined;
+}
+
+/**
+ * The keys given by `source` (the verifier's options, or an issuer config its resolver
+ * returned): a secret, public key(s), a JWKS URI, or with none of them discovery for `issuers`.
+ * Throws `MultiAuthConfigError` for keys that cannot work.
+ */
+function buildKeys(
+  source: { jwksUri?: string | URL; publicKey?: unknown; secret?: unknown },
+  requested: unknown,
+  fetchSettings: Required<JwksFetchOptions>,
+  allowHttp: boolean,
+  issuers: readonly string[],
+  jwksUriName: string,
+): KeyBundle {
+  let resolveKey: KeyResolver;
+  let algorithms: JwtAlgorithm[];
+  /** What configured keys can verify; `undefined` while the keys are remote. */
+  let configuredKeyAlgorithms: ReadonlySet<JwtAlgorithm> | undefined;
+  if (source.secret !== undefined) {
+    const secret = readSecret(source.secret);
+    const usable = new Set(HMAC_ALGORITHMS.filter((alg) => secret.byteLength >= HMAC_MIN_BYTES[alg]));
+    configuredKeyAlgorithms = usable;
+    algorithms = chooseAlgorithms(requested, usable, 'secret');
+    resolveKey = secretResolver(secret);
+  } else if (source.publicKey !== undefined) {
+    const { jwks, single, algorithms: usable } = readPublicKey(source.publicKey);
+    configuredKeyAlgorithms = usable;
+    algorithms = chooseAlgorithms(requested, usable, 'publicKey');
+    resolveKey = localResolver(jwks, single);
+  } else {
+    // Key types are unknown until the set is fetched, so any asymmetric algorithm may be allowed.
+    algorithms = chooseAlgorithms(requested, new Set(ASYMMETRIC_ALGORITHMS), 'jwks');
+    if (source.jwksUri !== undefined) {
+      const problem = remoteUrlProblem(source.jwksUri, { allowHttp });
+      if (problem) throw configError(`${jwksUriName} ${problem}`);
+      resolveKey = remoteResolver(new URL(source.jwksUri instanceof URL ? source.jwksUri.href : source.jwksUri), fetchSettings);
+    } else {
+      for (const issuer of issuers) {
+        const problem = issuerUrlProblem(issuer, { allowHttp });
+        if (problem) {
+          throw configError(`issuer "${issuer}" ${problem}; it is used for discovery because no jwksUri, publicKey or secret is given`);
+        }
+      }
+      resolveKey = discoveryResolver(fetchSettings, allowHttp);
+    }
+  }
+  return { resolveKey, algorithms, configuredKeyAlgorithms };
+}
+
+function maxIssuersOf(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_ISSUERS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw configError('maxIssuers must be a positive integer');
+  return value;
+}
+
 /** Turns what jose (or a key resolver) threw into this package's outcome: a rejection unless it is a failure. */
 function rejection(error: unknown): Error {
   if (error instanceof MultiAuthError) return error;
@@ -601,7 +685,12 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   refuseUnknownOptions('jwtVerifier', options, JWT_VERIFIER_OPTIONS);
   const name = options.name ?? 'jwt';
   if (!isNonEmptyString(name)) throw configError('name must be a non-empty string');
-  const issuers = stringList(options.issuer, 'issuer');
+  // A resolver names its issuers per token; a list names them now.
+  const issuers = typeof options.issuer === 'function' ? [] : stringList(options.issuer, 'issuer');
+  if (options.maxIssuers !== undefined && typeof options.issuer !== 'function') {
+    throw configError('maxIssuers bounds the issuers a resolver approves; it needs `issuer` to be a function');
+  }
+  const validators = compileValidators('jwtVerifier', options.validators);
   const audiences = stringList(options.audience, 'audience');
   const allowHttp = options.allowHttp === true;
 
@@ -623,38 +712,23 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   };
   if (fetchSettings.timeoutMs === 0) throw configError('jwks.timeoutMs must be greater than 0');
 
-  let resolveKey: KeyResolver;
-  let algorithms: JwtAlgorithm[];
-  /** What configured keys can verify; `undefined` while the keys are remote. */
-  let configuredKeyAlgorithms: ReadonlySet<JwtAlgorithm> | undefined;
-  if (options.secret !== undefined) {
-    const secret = readSecret(options.secret);
-    const usable = new Set(HMAC_ALGORITHMS.filter((alg) => secret.byteLength >= HMAC_MIN_BYTES[alg]));
-    configuredKeyAlgorithms = usable;
-    algorithms = chooseAlgorithms(options.algorithms, usable, 'secret');
-    resolveKey = secretResolver(secret);
-  } else if (options.publicKey !== undefined) {
-    const { jwks, single, algorithms: usable } = readPublicKey(options.publicKey);
-    configuredKeyAlgorithms = usable;
-    algorithms = chooseAlgorithms(options.algorithms, usable, 'publicKey');
-    resolveKey = localResolver(jwks, single);
-  } else {
-    // Key types are unknown until the set is fetched, so any asymmetric algorithm may be allowed.
-    algorithms = chooseAlgorithms(options.algorithms, new Set(ASYMMETRIC_ALGORITHMS), 'jwks');
-    if (options.jwksUri !== undefined) {
-      const problem = remoteUrlProblem(options.jwksUri, { allowHttp });
-      if (problem) throw configError(`jwksUri ${problem}`);
-      resolveKey = remoteResolver(new URL(options.jwksUri), fetchSettings);
-    } else {
-      for (const issuer of issuers) {
-        const problem = issuerUrlProblem(issuer, { allowHttp });
-        if (problem) {
-          throw configError(`issuer "${issuer}" ${problem}; it is used for discovery because no jwksUri, publicKey or secret is given`);
-        }
-      }
-      resolveKey = discoveryResolver(fetchSettings, allowHttp);
-    }
-  }
+  const resolving = typeof options.issuer === 'function';
+  const staticKeys =
+    resolving && keyOptions.length === 0 ? undefined : buildKeys(options, options.algorithms, fetchSettings, allowHttp, issuers, 'jwksUri');
+  const approvedIssuers = resolving
+    ? new ApprovedIssuers<KeyBundle>(
+        options.issuer as IssuerResolver,
+        (issuer, config) => {
+          const own = config !== undefined && (config.jwksUri !== undefined || config.publicKey !== undefined || config.secret !== undefined);
+          const requested = config?.algorithms ?? (config?.alg !== undefined ? [config.alg] : options.algorithms);
+          if (own) return buildKeys(config, requested, fetchSettings, allowHttp, [issuer], 'the issuer config\'s jwksUri');
+          if (staticKeys) return buildKeys(options, requested, fetchSettings, allowHttp, [issuer], 'jwksUri');
+          return buildKeys({}, requested, fetchSettings, allowHttp, [issuer], 'jwksUri');
+        },
+        staticKeys,
+        maxIssuersOf(options.maxIssuers),
+      )
+    : undefined;
 
   const clockTolerance =
     options.clockTolerance === undefined ? DEFAULT_CLOCK_TOLERANCE_S : durationSeconds(options.clockTolerance, 'clockTolerance');
@@ -676,16 +750,16 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   const issuerSet = new Set(issuers);
   const audienceSet = new Set(audiences);
   const urlAudiences = new Set(audiences.filter((audience) => URL.canParse(audience)));
-  const verifyOptions: JWTVerifyOptions = {
+  const staticVerifyOptions: JWTVerifyOptions = {
     issuer: issuers,
     audience: audiences,
-    algorithms,
+    algorithms: staticKeys?.algorithms ?? [],
     clockTolerance,
     // RFC 9068 §2.2: an access token carries `exp`; jose makes `iat` required with maxTokenAge.
     requiredClaims: [...new Set(['exp', ...(requiredClaims as string[])])],
   };
-  if (options.typ !== undefined) verifyOptions.typ = options.typ;
-  if (maxTokenAge !== undefined) verifyOptions.maxTokenAge = maxTokenAge;
+  if (options.typ !== undefined) staticVerifyOptions.typ = options.typ;
+  if (maxTokenAge !== undefined) staticVerifyOptions.maxTokenAge = maxTokenAge;
 
   const matchingAudience = (aud: unknown): string | undefined => {
     if (typeof aud === 'string') return audienceSet.has(aud) ? aud : undefined;
@@ -696,7 +770,8 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
   /** Not a JWT, or not one of our issuers': not this source's token at all. */
   const foreign = (inspected: InspectedToken): boolean => {
     const iss = inspected.jwt?.payload.iss;
-    return typeof iss !== 'string' || !issuerSet.has(iss);
+    // With a resolver, which issuers are ours is the resolver's to say, per token.
+    return typeof iss !== 'string' || (!approvedIssuers && !issuerSet.has(iss));
   };
   const accepted = (values: readonly string[]): string => values.map((value) => shown(value)).join(', ');
   /** Why `foreign` said so, naming both issuers: a trailing slash on one side is the classic. */
@@ -704,8 +779,9 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const jwt = inspected.jwt;
     if (!jwt) return 'not a JWT';
     const iss = jwt.payload.iss;
-    if (iss === undefined) return `the JWT has no "iss"; this source accepts ${accepted(issuers)}`;
-    return `the JWT's "iss" is ${shown(iss)}; this source accepts ${accepted(issuers)}`;
+    const acceptedIssuers = approvedIssuers ? 'issuers its resolver approves' : accepted(issuers);
+    if (iss === undefined) return `the JWT has no "iss"; this source accepts ${acceptedIssuers}`;
+    return `the JWT's "iss" is ${shown(iss)}; this source accepts ${acceptedIssuers}`;
   };
 
   /**
@@ -730,9 +806,16 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const routed = inspectionOf(token, context).jwt;
     if (!routed) return null;
     const issuer = routed.payload.iss;
-    if (typeof issuer !== 'string' || !issuerSet.has(issuer)) return null;
+    if (typeof issuer !== 'string' || (!approvedIssuers && !issuerSet.has(issuer))) return null;
     refuseBeforeKeys(routed.payload);
     if (!hasCanonicalSignature(token)) throw new InvalidTokenError('JWT signature is not canonical base64url');
+    // A resolver is asked only for a token that could be accepted at all, and its issuer is
+    // contacted only once it approved it: made-up issuers cost a call of the resolver, no fetch.
+    const keys = approvedIssuers
+      ? await approvedIssuers.approve({ iss: issuer, claims: routed.payload, header: routed.header, ...(context?.req ? { req: context.req } : {}) })
+      : (staticKeys as KeyBundle);
+    const { resolveKey, algorithms } = keys;
+    const verifyOptions = approvedIssuers ? { ...staticVerifyOptions, issuer, algorithms } : staticVerifyOptions;
 
     const signal = () => context?.signal;
     // The key comes from the key set of the issuer the token was routed by; jose then checks
@@ -756,6 +839,8 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     // RFC 7515 §4.1.11: jose understands `crit: ["b64"]`; this verifier supports no extension.
     if (header.crit !== undefined) throw new InvalidTokenError('JWT "crit" names header extensions this verifier does not support');
     refuseSenderConstrained(claims, context?.senderConstrained === true);
+    // The application's own checks: after everything above, so they can only refuse more.
+    if (validators.length > 0) await runValidators(validators, claims, header, 'JWT claim');
 
     const clientId = clientIdClaim
       ? claims[clientIdClaim]
@@ -786,6 +871,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     const check = { timeoutMs: fetchSettings.timeoutMs, signal, allowHttp };
     if (options.jwksUri !== undefined) return checkJwks(new URL(options.jwksUri).href, check);
     if (options.secret !== undefined || options.publicKey !== undefined) return 'keys given in the configuration; nothing remote to check';
+    if (approvedIssuers) return 'issuers are approved per token by the resolver; none is contacted before it approves one';
     const found: string[] = [];
     for (const issuer of issuers) found.push(await checkIssuerKeys(issuer, check));
     return found.join('; ');
@@ -793,11 +879,13 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
 
   /** For near-miss warnings: what the keys known without a fetch can verify, for a token naming `kid`. */
   const keyAlgorithms = (issuer: string, kid: unknown): ReadonlySet<string> | undefined | Promise<ReadonlySet<string> | undefined> => {
+    if (!staticKeys) return undefined;
+    const { configuredKeyAlgorithms, resolveKey } = staticKeys;
     if (configuredKeyAlgorithms) return configuredKeyAlgorithms;
     const keys = resolveKey.cachedKeys?.(issuer);
     if (!keys) {
       // Never fetched: fetch once (jose's cooldown applies), then look again, without refetching.
-      return resolveKey.refetch?.(issuer, () => undefined).then((fetched) => (fetched && resolveKey.cachedKeys?.(issuer) ? keyAlgorithms(issuer, kid) : undefined));
+      return resolveKey.refetch?.(issuer, () => undefined).then((fetched: boolean) => (fetched && resolveKey.cachedKeys?.(issuer) ? keyAlgorithms(issuer, kid) : undefined));
     }
     const found = new Set<string>();
     for (const jwk of keys) {
@@ -810,7 +898,8 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     }
     return found;
   };
-  const diagnose = jwtNearMisses({ issuers, audiences, algorithms, keyAlgorithms });
+  // Near misses name the configured issuers and algorithms; with a resolver there are none to name.
+  const diagnose = approvedIssuers ? undefined : jwtNearMisses({ issuers, audiences, algorithms: staticKeys?.algorithms ?? [], keyAlgorithms });
 
   return {
     name,
@@ -819,7 +908,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     clockToleranceSeconds: clockTolerance,
     [notMine]: foreign,
     [whyNotMine]: whyForeign,
-    [diagnoseRefusal]: diagnose,
+    ...(diagnose ? { [diagnoseRefusal]: diagnose } : {}),
     [rulesDigest]: describeRules('jwt', options as unknown as Record<string, unknown>),
   };
 }

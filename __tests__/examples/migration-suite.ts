@@ -172,6 +172,13 @@ export function migrationSuite(sdk: SdkGeneration): void {
       expect(is.headers['www-authenticate']).toContain('error="invalid_token"');
     });
 
+    it("the verifier's insufficient_scope is a 403 naming the required scopes, as before", async () => {
+      const { was, is } = await pair({ verifyAccessToken: () => Promise.reject(sdk.insufficientScope()) });
+      expect(was.status).toBe(403);
+      expect(is.status).toBe(403);
+      expect(parseBearerChallenge(is.headers['www-authenticate']).params).toMatchObject({ error: 'insufficient_scope', scope: 'mcp:read' });
+    });
+
     it("the verifier's server_error is no refusal: 500 before, 503 with Retry-After after (retry, keep the token)", async () => {
       const { was, is } = await pair({ verifyAccessToken: () => Promise.reject(sdk.serverError()) });
       expect(was.status).toBe(500);

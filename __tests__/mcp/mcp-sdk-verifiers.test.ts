@@ -1,7 +1,10 @@
 import request from 'supertest';
 import express from 'express';
 import { DemoInMemoryAuthProvider } from '@modelcontextprotocol/sdk/examples/server/demoInMemoryOAuthProvider.js';
-import { InvalidTokenError as SdkInvalidTokenError, ServerError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { InsufficientScopeError as SdkInsufficientScopeError, InvalidTokenError as SdkInvalidTokenError, ServerError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { OAuthError, OAuthErrorCode } from '@modelcontextprotocol/server';
+import { InsufficientScopeError } from '../../lib/core/errors';
+import { parseBearerChallenge } from '../support/app';
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import type { AuthInfo as SdkAuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { multiAuth } from '../../lib/chain/multi-auth';
@@ -75,6 +78,39 @@ describe('MCP SDK verifiers used unchanged', () => {
     const res = await request(appWith(multiAuth({ verifiers: [sdkVerifier], onDecision: (d) => decisions.push(d) }))).get('/echo').set('Authorization', 'Bearer x');
     expect(res.status).toBe(401);
     expect(decisions[0].attempts[0].reason).toMatch(/without expiresAt.*neverExpires: true/);
+  });
+
+  describe("a source's insufficient_scope (it recognised the token; its scope is too small)", () => {
+    const keys = () => staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789': { clientId: 'ci', scopes: [] } } });
+    const thrower = (error: Error): OAuthTokenVerifier => ({ verifyAccessToken: () => Promise.reject(error) });
+
+    it('is a 403 insufficient_scope naming the required scopes, for SDK v1 and v2 errors alike', async () => {
+      for (const error of [new SdkInsufficientScopeError('too little'), new OAuthError(OAuthErrorCode.InsufficientScope, 'too little')]) {
+        const res = await request(appWith(multiAuth({ verifiers: [thrower(error)], requiredScopes: ['mcp:read'] }))).get('/echo').set('Authorization', 'Bearer x');
+        expect(res.status).toBe(403);
+        expect(parseBearerChallenge(res.headers['www-authenticate']).params).toMatchObject({ error: 'insufficient_scope', scope: 'mcp:read' });
+      }
+    });
+
+    it('names the scopes the error names, when it names any', async () => {
+      const res = await request(appWith(multiAuth({ verifiers: [thrower(new InsufficientScopeError(['repo:admin']))] }))).get('/echo').set('Authorization', 'Bearer x');
+      expect(res.status).toBe(403);
+      expect(parseBearerChallenge(res.headers['www-authenticate']).params.scope).toBe('repo:admin');
+    });
+
+    it('ends the chain: a later source does not get to accept the token', async () => {
+      const decisions: Decision[] = [];
+      const auth = multiAuth({ verifiers: [thrower(new SdkInsufficientScopeError('too little')), keys()], onDecision: (d) => decisions.push(d) });
+      const res = await request(appWith(auth)).get('/echo').set('Authorization', 'Bearer ci-key-0123456789');
+      expect(res.status).toBe(403);
+      expect(decisions[0]).toMatchObject({ outcome: 'insufficient_scope', status: 403, source: 'verifier-0' });
+      expect(decisions[0].attempts.map((a) => a.outcome)).toEqual(['insufficient_scope']);
+    });
+
+    it('does not stop an earlier source that accepted', async () => {
+      const res = await request(appWith(multiAuth({ verifiers: [keys(), thrower(new SdkInsufficientScopeError('too little'))] }))).get('/echo').set('Authorization', 'Bearer ci-key-0123456789');
+      expect({ status: res.status, source: res.body.source }).toEqual({ status: 200, source: 'ci' });
+    });
   });
 
   it('a verifier that declares neverExpires has its tokens without expiresAt accepted', async () => {

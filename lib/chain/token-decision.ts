@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidTokenError, TemporarilyUnavailableError } from '../core/errors';
+import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from '../core/errors';
 import { notMine } from '../core/types';
 import type { InspectedToken, MultiAuthInfo } from '../core/types';
 import type { SharedStore } from '../transport/shared-store';
@@ -11,6 +11,7 @@ import { ResultCache, type CacheOptions } from './result-cache';
 import { runChain, type NamedSource } from './source-chain';
 
 const UNAVAILABLE = 'Token verification is temporarily unavailable; retry later';
+const SOURCE_LACKS_SCOPE = 'The access token lacks a scope this resource requires';
 
 /** What deciding a token needs from `multiAuth`'s options. */
 export interface TokenDecisionOptions extends AcceptanceRules {
@@ -107,6 +108,16 @@ export class TokenDecision {
         decision.outcome = 'failed';
         decision.status = 503;
         return { error: new TemporarilyUnavailableError(UNAVAILABLE), decision };
+      }
+      if (result.outcome === 'insufficient_scope') {
+        // A source that recognised the token said its scope is too small (the MCP SDKs'
+        // InsufficientScopeError): a 403 naming the scopes it named, else the router's. Not
+        // remembered: it is not a rejection of the token, and another route may need less.
+        const source = result.attempts[result.attempts.length - 1].source;
+        decision.outcome = 'insufficient_scope';
+        decision.status = 403;
+        decision.source = source;
+        return { error: new InsufficientScopeError(result.scopes ?? options.requiredScopes, SOURCE_LACKS_SCOPE), decision };
       }
       // Remembered only when some source was asked: a token every source refused on its
       // synchronous "not mine" check costs as little to refuse again, and a flood of such

@@ -6,8 +6,16 @@
 // its share, so the attacker fills their own share and nobody else's.
 // Exercised on the replay memory directly with a small capacity (no 100k requests), then once
 // over HTTP.
+import { createServer, type Server } from 'node:http';
+import express from 'express';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { multiAuth } from '../../lib/chain/multi-auth';
+import { jwtVerifier } from '../../lib/sources/jwt-verifier';
 import { resolveDpopOptions, type DpopOptions } from '../../lib/dpop/options';
 import { DpopProofVerifier, type VerifiedProof } from '../../lib/dpop/proof';
+import type { Decision } from '../../lib/core/types';
+import { closeServer, listenOnLoopback } from '../support/loopback';
+import { makeProof, proofKey, type ProofKey } from '../support/dpop';
 
 const ORIGIN = 'https://mcp.example.com';
 const WINDOW = 300;
@@ -78,5 +86,75 @@ describe('DPoP replay memory never forgets a proof before its iat leaves the win
     let accepted = 0;
     for (let i = 0; i < 30; i++) if ((await proofs.verdict(proofBy('a', `j${i}`, iat), now)) === 'first') accepted++;
     expect(accepted).toBe(10);
+  });
+});
+
+describe('over HTTP, with a small replay memory', () => {
+  const ISSUER = 'https://issuer.example.test';
+  const PUBLIC = 'https://mcp.example.test';
+  let servers: Server[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map(closeServer));
+    servers = [];
+  });
+
+  async function setUp(dpop: DpopOptions) {
+    const pair = await generateKeyPair('ES256');
+    const publicJwk = await exportJWK(pair.publicKey);
+    const bound = async (key: ProofKey) =>
+      new SignJWT({ client_id: key.jkt.slice(0, 8), scope: 'mcp:read', cnf: { jkt: key.jkt } })
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer(ISSUER)
+        .setAudience(`${PUBLIC}/mcp`)
+        .setExpirationTime('1h')
+        .sign(pair.privateKey);
+    const decisions: Decision[] = [];
+    const app = express();
+    app.use(multiAuth({
+      verifiers: [jwtVerifier({ name: 'jwt', issuer: ISSUER, audience: `${PUBLIC}/mcp`, publicKey: publicJwk })],
+      dpop: { url: PUBLIC, ...dpop },
+      onDecision: (d) => decisions.push(d),
+    }));
+    app.get('/echo', (_req, res) => res.json({ ok: true }));
+    const server = createServer(app);
+    servers.push(server);
+    const origin = await listenOnLoopback(server);
+    const call = async (key: ProofKey, token: string, proof?: string, nonce?: string) => {
+      const dpopProof = proof ?? (await makeProof(key, { htm: 'GET', htu: `${PUBLIC}/echo`, token, ...(nonce ? { nonce } : {}) }));
+      const res = await fetch(`${origin}/echo`, { headers: { authorization: `DPoP ${token}`, dpop: dpopProof } });
+      const body = (await res.json()) as Record<string, unknown>;
+      return { status: res.status, body, retryAfter: res.headers.get('retry-after'), nonce: res.headers.get('dpop-nonce'), proof: dpopProof };
+    };
+    return { bound, call, decisions };
+  }
+
+  it('the attacker\'s flood gets 503 past its share, and the victim\'s captured proof still does not replay', async () => {
+    const { bound, call, decisions } = await setUp({ maxReplayEntries: 20, maxReplayEntriesPerKey: 5 });
+    const [victim, attacker] = await Promise.all([proofKey('ES256'), proofKey('ES256')]);
+    const [victimToken, attackerToken] = await Promise.all([bound(victim), bound(attacker)]);
+    const captured = await call(victim, victimToken);
+    expect(captured.status).toBe(200);
+    const flood = [];
+    for (let i = 0; i < 12; i++) flood.push(await call(attacker, attackerToken));
+    expect(flood.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(flood.slice(5).every((r) => r.status === 503 && r.body.error === 'temporarily_unavailable' && r.retryAfter !== null)).toBe(true);
+    expect(decisions.at(-1)?.notes?.some((n) => /share/.test(n))).toBe(true);
+    const replayed = await call(victim, victimToken, captured.proof);
+    expect([replayed.status, replayed.body.error]).toEqual([401, 'invalid_dpop_proof']);
+    expect((await call(victim, victimToken)).status).toBe(200);
+  });
+
+  it('with nonces on, a proof that cannot be remembered gets a fresh use_dpop_nonce', async () => {
+    const { bound, call } = await setUp({ maxReplayEntries: 2, maxReplayEntriesPerKey: 2, nonce: { secret: 'a3f1c9e07b2d4856f0e1d2c3b4a59687' } });
+    const key = await proofKey('ES256');
+    const token = await bound(key);
+    const first = await call(key, token);
+    expect(first.body.error).toBe('use_dpop_nonce');
+    const nonce = first.nonce as string;
+    expect((await call(key, token, undefined, nonce)).status).toBe(200);
+    expect((await call(key, token, undefined, nonce)).status).toBe(200);
+    const full = await call(key, token, undefined, nonce);
+    expect([full.status, full.body.error]).toEqual([401, 'use_dpop_nonce']);
+    expect(full.nonce).toBeTruthy();
   });
 });

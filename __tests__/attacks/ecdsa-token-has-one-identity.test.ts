@@ -7,7 +7,8 @@ import { SignJWT, generateKeyPair, exportJWK } from 'jose';
 import { inspectToken } from '../../lib/core/token-inspection';
 import { ResultCache } from '../../lib/chain/result-cache';
 import { jwtVerifier } from '../../lib/sources/jwt-verifier';
-import type { MultiAuthInfo } from '../../lib/core/types';
+import type { Decision, MultiAuthInfo } from '../../lib/core/types';
+import { multiAuth } from '../../lib/chain/multi-auth';
 
 const ISSUER = 'https://issuer.example.com';
 const AUDIENCE = 'https://mcp.example.com/mcp';
@@ -54,6 +55,17 @@ describe.each(['ES256', 'ES384', 'ES512'])('an %s token re-spelled with n - s', 
     const { token } = await signed(alg);
     expect(inspectToken(respell(token, alg)).identityKey).toBe(inspectToken(token).identityKey);
     expect(inspectToken(respell(respell(token, alg), alg)).identityKey).toBe(inspectToken(token).identityKey);
+  });
+
+  it('gets the original\'s tokenId in onDecision, accepted either way by jose', async () => {
+    const { token, publicJwk } = await signed(alg);
+    const decisions: Decision[] = [];
+    const auth = multiAuth({ verifiers: [jwtVerifier({ issuer: ISSUER, audience: AUDIENCE, publicKey: publicJwk })], onDecision: (d) => decisions.push(d) });
+    const other = respell(token, alg);
+    expect((await auth.verify(token)).clientId).toBe('attacker');
+    expect((await auth.verify(other)).clientId).toBe('attacker');
+    expect(decisions.map((d) => d.outcome)).toEqual(['accepted', 'accepted']);
+    expect(decisions[1].tokenId).toBe(decisions[0].tokenId);
   });
 
   it('takes the original\'s cache entry instead of a new one', async () => {

@@ -6,9 +6,10 @@ import { redactToken } from '../core/redaction';
 import type { Decision, InspectedToken, LaterRefusal } from '../core/types';
 import { decisionChannel, observed, type DecisionMessage } from './tracing';
 
-/** The first 16 hex digits of the token's SHA-256: correlates logs without the token. */
+/** The first 16 hex digits of the token's identity digest (its SHA-256, canonical for ECDSA): correlates logs without the token. */
 export function tokenId(token: InspectedToken): string {
-  return token.digest.toString('hex', 0, 8);
+  // The identity, not the spelling: an ECDSA token re-spelled with n - s keeps its tokenId.
+  return Buffer.from(token.identityKey, 'base64').toString('hex', 0, 8);
 }
 
 /**

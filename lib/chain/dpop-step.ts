@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidDpopProofError, UseDpopNonceError } from '../core/errors';
+import { InvalidDpopProofError, TemporarilyUnavailableError, UseDpopNonceError } from '../core/errors';
 import { assertB64Token } from '../http/token-extraction';
 import type { PresentedCredentials } from '../http/presented';
 import type { RequestContext } from '../http/request-auth';
 import { inspectToken } from '../core/token-inspection';
-import type { InspectedToken } from '../core/types';
+import type { Decision, InspectedToken } from '../core/types';
 import { DpopProofError, type DpopProofVerifier, type VerifiedProof } from '../dpop/proof';
 import { htuFor, takeProof } from '../dpop/request';
 import { answerOf, refusedRequest, type Answer, type Verdict } from './answer';
@@ -15,6 +15,7 @@ import { traceVerification } from './tracing';
 import type { InvalidRequestError } from '../core/errors';
 
 const BAD_PROOF = 'The DPoP proof is missing, malformed or does not match this request';
+const REPLAY_UNKNOWN = 'DPoP proofs cannot be accepted right now; retry later';
 
 /**
  * `Authorization: DPoP <token>` (RFC 9449 §7): the proof first, on every request (never
@@ -57,11 +58,34 @@ export class DpopStep {
       this.tokens.fromCache(token, now, possession) ??
       (await traceVerification(req, () => tokenId(token), () => this.tokens.fromChain(token, req, now, possession)));
     if (!verdict.info) return verdict;
-    if (!(await this.proofs.claim(proof, now))) {
+    const note = (text: string): void => {
+      (verdict.decision.notes ??= []).push(text);
+    };
+    const replay = await this.proofs.verdict(proof, now, note);
+    if (replay === 'replay') {
       return this.proofRefused(token, new DpopProofError('invalid_dpop_proof', 'this key already used this jti (a replayed proof)'), verdict.decision);
     }
+    if (replay !== 'first') return this.replayUnknown(verdict.decision, now);
     verdict.info.dpop = { jkt: proof.jkt };
     return verdict;
+  }
+
+  /**
+   * A proof whose replay status cannot be known (the memory or the key's share is full, or the
+   * store cannot tell under `failClosed`): not accepted on a guess. With nonces on, a fresh
+   * nonce makes the client retry with a new proof; without, 503 and `Retry-After`.
+   */
+  private replayUnknown(decision: Decision, now: number): Verdict {
+    const nonce = this.proofs.currentNonce(now);
+    decision.reason = 'DPoP proof not accepted: its replay status cannot be known (see notes)';
+    if (nonce !== undefined) {
+      decision.outcome = 'rejected';
+      decision.status = 401;
+      return { error: new UseDpopNonceError(nonce), decision };
+    }
+    decision.outcome = 'failed';
+    decision.status = 503;
+    return { error: new TemporarilyUnavailableError(REPLAY_UNKNOWN), decision };
   }
 
   /** The URL the proof's `htu` must name: the adapter's, else the configured origin and the routed path. */

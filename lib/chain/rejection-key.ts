@@ -51,5 +51,5 @@ export function requestKind(evidence: BindingEvidence): string {
  * store.get('rejected', rejectionId(rules, 'bearer', token), isOne);
  */
 export function rejectionId(rules: string, kind: string, token: InspectedToken): string {
-  return `${rules}\0${kind}\0${token.digestKey}`;
+  return `${rules}\0${kind}\0${token.identityKey}`;
 }

@@ -35,6 +35,8 @@ interface ReplicaConfig {
   atomicReplay?: boolean;
   /** `dpop.failClosed`. */
   failClosed?: boolean;
+  /** `false`: a replica that takes Bearer tokens only (no `dpop` option). Default `true`. */
+  dpop?: boolean;
 }
 
 const config = JSON.parse(process.env.REPLICA_CONFIG ?? '{}') as ReplicaConfig;
@@ -64,7 +66,7 @@ process.on('warning', (warning) => {
 const auth = multiAuth({
   verifiers: [introspectionVerifier({ ...config.introspection, store })],
   store,
-  dpop: { url: config.dpopOrigin, ...(config.failClosed ? { failClosed: true } : {}) },
+  ...(config.dpop === false ? {} : { dpop: { url: config.dpopOrigin, ...(config.failClosed ? { failClosed: true } : {}) } }),
   onDecision: (decision) => decisions.push(decision),
 });
 

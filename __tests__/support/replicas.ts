@@ -24,6 +24,8 @@ export interface ReplicaOptions {
   /** `false`: a store without setIfAbsent (see replica-app.ts). */
   atomicReplay?: boolean;
   failClosed?: boolean;
+  /** `false`: the replica takes Bearer tokens only (no `dpop` option). Default `true`. */
+  dpop?: boolean;
 }
 
 export interface Replica {

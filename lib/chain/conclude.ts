@@ -1,6 +1,6 @@
 import { InsufficientScopeError, InvalidTokenError } from '../core/errors';
-import { bindingProblem } from '../dpop/binding';
 import type { ResolvedDpopOptions } from '../dpop/options';
+import { bindingProblem, type BindingEvidence, type BindingPolicy } from './binding';
 import type { Decision, MultiAuthInfo } from '../core/types';
 import type { Verdict } from './answer';
 
@@ -8,13 +8,11 @@ export const REJECTED = 'The access token is invalid or has expired';
 const LACKS_SCOPE = 'The access token lacks a scope this resource requires';
 
 /**
- * What the request proved it holds, besides the token: the key of a verified DPoP proof. An
- * accepted token bound to a key (`cnf`) is accepted only with proof of that key.
+ * What the request proved it holds, besides the token: the key of a verified DPoP proof (and,
+ * with mTLS, its client certificate). An accepted token bound to a key or a certificate (`cnf`)
+ * is accepted only with proof of each; the binding rule (./binding.ts) decides.
  */
-export interface Possession {
-  /** RFC 7638 thumbprint of the verified DPoP proof's key; `undefined` on a Bearer request. */
-  readonly dpopJkt?: string | undefined;
-}
+export type Possession = Readonly<BindingEvidence>;
 
 /** The rules every accepted token meets, from `multiAuth`'s options. */
 export interface AcceptanceRules {
@@ -37,8 +35,8 @@ export function concludeAccepted(rules: AcceptanceRules, info: MultiAuthInfo, de
   }
   decision.source = info.source;
   decision.clientId = info.clientId;
-  const { dpop } = rules;
-  const unbound = dpop && bindingProblem(info, possession.dpopJkt, dpop.required);
+  // For every source, whatever the dpop option: a sender-constrained token is never a bearer token.
+  const unbound = bindingProblem(info, possession, bindingPolicyOf(rules.dpop));
   if (unbound) {
     decision.reason = unbound;
     return { error: new InvalidTokenError(REJECTED), decision };
@@ -51,6 +49,21 @@ export function concludeAccepted(rules: AcceptanceRules, info: MultiAuthInfo, de
   decision.outcome = 'accepted';
   decision.status = 200;
   return { info, decision };
+}
+
+const NO_BINDING_CHECKS: BindingPolicy = Object.freeze({});
+const policies = new WeakMap<ResolvedDpopOptions, BindingPolicy>();
+
+/** What the binding rule may check and demand under these options, built once per router. */
+function bindingPolicyOf(dpop: ResolvedDpopOptions | undefined): BindingPolicy {
+  if (!dpop) return NO_BINDING_CHECKS;
+  let policy = policies.get(dpop);
+  if (!policy) {
+    const { required } = dpop;
+    policy = Object.freeze({ dpop: { required: (source: string) => required === true || required.has(source) } });
+    policies.set(dpop, policy);
+  }
+  return policy;
 }
 
 function missingScope(info: MultiAuthInfo, required: readonly string[]): boolean {

@@ -22,6 +22,14 @@ export interface CacheOptions {
 type CachedInfo = Omit<MultiAuthInfo, 'token'>;
 
 /**
+ * How a request presented its token and what it proved besides (`'bearer'`, or the DPoP proof's
+ * key; see `requestKind`): a refusal may depend on it (a wrapped middleware with DPoP support
+ * refuses a bound token as Bearer, or with a thief's proof, and accepts it with the owner's), so
+ * a rejection is remembered for one kind only.
+ */
+export type RequestKind = string;
+
+/**
  * Where an entry keeps the instant it expires (`expiresAt` plus the accepting source's clock
  * tolerance): a non-enumerable property, so a hit's spread copy never carries it into `req.auth`.
  */
@@ -104,8 +112,11 @@ export class ResultCache {
     return token.identityKey;
   }
 
-  /** The cached acceptance (with the token put back), `'rejected'`, or `undefined` when unknown. */
-  get(token: InspectedToken, nowMs: number): MultiAuthInfo | 'rejected' | undefined {
+  /**
+   * The cached acceptance (with the token put back), `'rejected'` when it was refused on a
+   * request of the same `kind`, or `undefined` when unknown.
+   */
+  get(token: InspectedToken, nowMs: number, kind: RequestKind = 'bearer'): MultiAuthInfo | 'rejected' | undefined {
     const key = ResultCache.key(token);
     const hit = this.accepted.get(key);
     if (hit) {
@@ -116,7 +127,7 @@ export class ResultCache {
       if (hit[SPELLING] !== spellingOf(token)) return undefined;
       return requestCopy(hit, token.raw);
     }
-    return this.rejected?.get(key) ? 'rejected' : undefined;
+    return this.rejected?.get(`${kind}:${key}`) ? 'rejected' : undefined;
   }
 
   /**
@@ -131,11 +142,14 @@ export class ResultCache {
     this.accepted.set(ResultCache.key(token), entryOf(rest, expiredFrom, spellingOf(token)), { ttl });
   }
 
-  /** Remembers a rejection for `negativeTtlMs`, or for `ttlMs` when shorter (one learnt from the shared store). */
-  setRejected(token: InspectedToken, ttlMs = this.negativeTtlMs): void {
+  /**
+   * Remembers a rejection of the token presented as `kind` for `negativeTtlMs`, or for `ttlMs`
+   * when shorter (one learnt from the shared store).
+   */
+  setRejected(token: InspectedToken, kind: RequestKind = 'bearer', ttlMs = this.negativeTtlMs): void {
     const ttl = Math.floor(Math.min(ttlMs, this.negativeTtlMs));
     // lru-cache reads a ttl of 0 as "forever".
-    if (ttl >= 1) this.rejected?.set(ResultCache.key(token), true, { ttl });
+    if (ttl >= 1) this.rejected?.set(`${kind}:${ResultCache.key(token)}`, true, { ttl });
   }
 
   /** Whether rejections are remembered at all (`negativeMax` above 0). */

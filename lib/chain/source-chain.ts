@@ -269,7 +269,7 @@ export async function runChain(
   token: InspectedToken,
   req: IncomingMessage | undefined,
   timeoutMs: number,
-  /** Whether the caller checks `cnf` itself (multiAuth's `dpop`): passed to each source. */
+  /** Whether the caller checks `cnf` itself (multiAuth always does: its binding rule): passed to each source. */
   senderConstrained = false,
   /** Whether anyone will read the reasons: only then are "not mine" refusals explained. */
   explain = false,

@@ -7,6 +7,7 @@ import type { Verdict } from './answer';
 import { concludeAccepted, REJECTED, type AcceptanceRules, type Possession } from './conclude';
 import type { DecisionReporter } from './decision-report';
 import type { Readiness } from './readiness';
+import { rejectionId, requestKind, routerRules } from './rejection-key';
 import { ResultCache, type CacheOptions } from './result-cache';
 import { runChain, type NamedSource } from './source-chain';
 
@@ -34,8 +35,12 @@ export class TokenDecision {
   private readonly cache: ResultCache | undefined;
   /** Sources that decide on more than the token: keyed by the token, their answers could be served to another request that carries the same token without the rest. */
   private readonly uncacheable: ReadonlySet<string>;
-  /** Rejections are shared only where they are remembered at all: the shared store is a second level under the per-process cache, with the same lifetime. */
-  private readonly sharing: { store: SharedStore; cache: ResultCache } | undefined;
+  /**
+   * Rejections are shared only where they are remembered at all (the shared store is a second
+   * level under the per-process cache, with the same lifetime), and only by a router whose
+   * sources can all say what their rules are: `rules` names them in every shared rejection.
+   */
+  private readonly sharing: { store: SharedStore; cache: ResultCache; rules: string } | undefined;
 
   constructor(
     private readonly options: TokenDecisionOptions,
@@ -44,7 +49,8 @@ export class TokenDecision {
   ) {
     this.uncacheable = new Set(options.sources.filter((s) => s.verifier.cacheable === false).map((s) => s.name));
     this.cache = options.cache === false ? undefined : new ResultCache(options.cache);
-    this.sharing = options.store && this.cache?.remembersRejections ? { store: options.store, cache: this.cache } : undefined;
+    const rules = routerRules(options.sources, options.dpop);
+    this.sharing = options.store && this.cache?.remembersRejections && rules !== undefined ? { store: options.store, cache: this.cache, rules } : undefined;
   }
 
   /** An accepted token's verdict under every rule of {@link concludeAccepted}. */
@@ -59,7 +65,9 @@ export class TokenDecision {
   fromCache(token: InspectedToken, now: number, possession: Possession): Verdict | undefined {
     const { cache } = this;
     if (!cache || token.raw.length > this.options.maxTokenLength) return undefined;
-    const cached = cache.get(token, now);
+    // A rejection is served only to the kind of request it was made for: a thief's Bearer use of
+    // a bound token, or their proof by another key, never refuses the owner's.
+    const cached = cache.get(token, now, requestKind(possession));
     if (cached === undefined) return undefined;
     const decision = this.reporter.newDecision(token);
     decision.cached = true;
@@ -89,10 +97,11 @@ export class TokenDecision {
     // A token every source refuses on sight is never remembered, here or in the store, so
     // there is nothing to look up.
     const shared = this.sharing && this.anyoneAsked(token) ? this.sharing : undefined;
+    const kind = requestKind(possession);
     if (shared) {
-      const hit = await shared.store.get('rejected', token.digestKey, isOne, note);
+      const hit = await shared.store.get('rejected', rejectionId(shared.rules, kind, token), isOne, note);
       if (hit) {
-        shared.cache.setRejected(token, hit.until - Date.now());
+        shared.cache.setRejected(token, kind, hit.until - Date.now());
         decision.cached = true;
         decision.reason = 'rejected recently (shared store)';
         return { error: new InvalidTokenError(REJECTED), decision };
@@ -100,7 +109,8 @@ export class TokenDecision {
     }
     // Reasons are read through onDecision, or from the error auth.verify() rejects with.
     const explain = req === undefined || this.reporter.listening;
-    const result = await runChain(options.sources as NamedSource[], token, req, options.timeoutMs, options.dpop !== undefined, explain);
+    // Sources keep `cnf` for the binding rule (concludeAccepted), which every acceptance meets.
+    const result = await runChain(options.sources as NamedSource[], token, req, options.timeoutMs, true, explain);
     decision.attempts = result.attempts;
     for (const attempt of result.attempts) if (attempt.permanent) this.readiness.warnMisconfigured(attempt.source, attempt.reason ?? 'unknown cause');
     if (result.outcome !== 'accepted') {
@@ -123,9 +133,9 @@ export class TokenDecision {
       // synchronous "not mine" check costs as little to refuse again, and a flood of such
       // tokens must not push out the rejections worth remembering.
       if (result.asked && !result.attempts.some((a) => uncacheable.has(a.source))) {
-        cache?.setRejected(token);
+        cache?.setRejected(token, kind);
         // Awaited (within the store's time limit) so that a replica asked next already finds it.
-        if (shared) await shared.store.set('rejected', token.digestKey, 1, Date.now() + shared.cache.negativeTtlMs, note);
+        if (shared) await shared.store.set('rejected', rejectionId(shared.rules, kind, token), 1, Date.now() + shared.cache.negativeTtlMs, note);
       }
       return { error: new InvalidTokenError(REJECTED), decision };
     }

@@ -158,3 +158,23 @@ describe('over HTTP, with a small replay memory', () => {
     expect(full.nonce).toBeTruthy();
   });
 });
+
+describe('when the shared store cannot tell whether a proof was used at another replica', () => {
+  const down = { get: () => Promise.reject(new Error('down')), set: () => Promise.reject(new Error('down')), delete: () => Promise.reject(new Error('down')) };
+
+  it('dpop.failClosed: true does not accept on this process\'s word alone', async () => {
+    const proofs = verifierWith({ store: down, failClosed: true });
+    const notes: string[] = [];
+    expect(await proofs.verdict(proofBy('k', 'j', Math.floor(Date.now() / 1000)), Date.now(), (n) => notes.push(n))).toBe('unknown');
+    expect(notes.some((n) => /failClosed/.test(n))).toBe(true);
+  });
+
+  it('by default, this process\'s memory decides, and says so in a note', async () => {
+    const proofs = verifierWith({ store: down });
+    const notes: string[] = [];
+    const now = Date.now();
+    expect(await proofs.verdict(proofBy('k', 'j', Math.floor(now / 1000)), now, (n) => notes.push(n))).toBe('first');
+    expect(await proofs.verdict(proofBy('k', 'j', Math.floor(now / 1000)), now)).toBe('replay');
+    expect(notes.some((n) => /shared store/.test(n))).toBe(true);
+  });
+});

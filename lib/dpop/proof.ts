@@ -93,10 +93,13 @@ export class DpopProofVerifier {
    * A client signs every proof with the same key, and importing it is most of the cost of
    * jose's `EmbeddedJWK` (about 300 of 450 µs on Node 20). Keyed by the `alg` and the embedded
    * JWK exactly as sent, so a hit is the key `EmbeddedJWK` would import (its checks depend on
-   * nothing else); filled only after a proof verified, so garbage cannot churn it. jose still
+   * nothing else); filled only once a request with the key was accepted (see `verdict`): a
+   * proof by a throwaway key verifies too, and must not push out the keys of real clients. jose still
    * verifies each proof's signature and claims.
    */
   private readonly keys = new LRUCache<string, { key: CryptoKey | Uint8Array; jkt: string }>({ max: KEY_CACHE_SIZE });
+  /** A verified proof's imported key, kept for the cache until its request is accepted. */
+  private readonly pendingKeys = new WeakMap<VerifiedProof, [string, { key: CryptoKey | Uint8Array; jkt: string }]>();
 
   constructor(private readonly options: ResolvedDpopOptions) {
     this.nonces = options.nonce && new NonceSource(options.nonce.secret, options.nonce.lifetimeSeconds);
@@ -192,9 +195,10 @@ export class DpopProofVerifier {
       } catch (error) {
         throw invalid(`no thumbprint for the proof's key (${joseReason(error)})`);
       }
-      if (cacheId !== undefined && imported !== undefined) this.keys.set(cacheId, { key: imported, jkt });
     }
-    return { jkt, jti: payload.jti, iat: payload.iat as number };
+    const verified: VerifiedProof = { jkt, jti: payload.jti, iat: payload.iat as number };
+    if (!cached && cacheId !== undefined && imported !== undefined) this.pendingKeys.set(verified, [cacheId, { key: imported, jkt }]);
+    return verified;
   }
 
   /**
@@ -204,10 +208,13 @@ export class DpopProofVerifier {
    * until the proof's `iat` leaves the window, which is as long as it could pass again. `note`
    * hears about a shared store that could not be used.
    */
-  verdict(proof: VerifiedProof, nowMs = Date.now(), note?: (text: string) => void): Promise<ReplayVerdict> {
+  async verdict(proof: VerifiedProof, nowMs = Date.now(), note?: (text: string) => void): Promise<ReplayVerdict> {
     const untilMs = Math.max(nowMs + 1_000, (proof.iat + this.options.maxProofAgeSeconds + 1) * 1000);
     const id = createHash('sha256').update(`${proof.jkt} ${proof.jti}`).digest('base64url');
-    return this.replay.claim(id, proof.jkt, untilMs, nowMs, note);
+    const verdict = await this.replay.claim(id, proof.jkt, untilMs, nowMs, note);
+    const pending = this.pendingKeys.get(proof);
+    if (verdict === 'first' && pending) this.keys.set(pending[0], pending[1]);
+    return verdict;
   }
 
   /** {@link verdict}, as "may it pass": `false` for a replay and for a proof whose status is unknown. */

@@ -7,13 +7,14 @@ import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { multiAuth, type MultiAuth } from '../../lib/chain/multi-auth';
 import { MultiAuthConfigError, MultiAuthNotReadyError } from '../../lib/core/errors';
-import { requireScopes } from '../../lib/http/guards';
+import { requireScopes, requireSource } from '../../lib/http/guards';
 import { jwtVerifier, type JwtVerifierOptions } from '../../lib/sources/jwt-verifier';
 import { introspectionVerifier } from '../../lib/sources/introspection-verifier';
 import { staticTokenVerifier } from '../../lib/sources/static-token-verifier';
 import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
 import { AUDIENCE, KeyServer } from '../support/key-server';
 import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
+import type { Decision } from '../../lib/core/types';
 
 const RESOURCE = 'https://mcp.example.com/mcp';
 const LOGIN = 'https://login.example.com';
@@ -167,6 +168,22 @@ describe('mistakes the first request shows: its answer, and a process warning wi
     expect(await firstWarning('MULTIAUTH_NEAR_MISS')).toContain(`set scopeClaim: 'permissions' on source "internal"`);
   });
 
+  it('an Auth0 RBAC token (permissions claim) without scopeClaim, with requiredScopes on the router', async () => {
+    const app = jwtApp({}, { requiredScopes: ['read:things'] });
+    const token = await keys.mint({ scope: undefined, permissions: ['read:things'] });
+    await request(app).get('/api').auth(token, { type: 'bearer' }).expect(403);
+    expect(await firstWarning('MULTIAUTH_NEAR_MISS')).toContain(`set scopeClaim: 'permissions' on source "internal"`);
+  });
+
+
+  it('requireSource(\'CI\') for a source named ci', async () => {
+    const auth = multiAuth({ verifiers: staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789abcdef': { clientId: 'ci', scopes: [] } } }) });
+    const app = express().use(auth).get('/api', requireSource('CI'), (_req, res) => res.end('ok'));
+    await request(app).get('/api').auth('ci-key-0123456789abcdef', { type: 'bearer' }).expect(403);
+    expect(await firstWarning('MULTIAUTH_GUARD')).toMatch(/requireSource\(CI\) names "CI" \(did you mean "ci"\?\), but the router has no source by that name/);
+  });
+
+
   it('a guard mounted before multiAuth', async () => {
     const auth = multiAuth({ verifiers: staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789abcdef': { clientId: 'ci', scopes: [] } } }) });
     const app = express().get('/api', requireScopes('mcp:read'), (_req, res) => res.end('ok')).use(auth);
@@ -188,5 +205,31 @@ describe('mistakes the first request shows: its answer, and a process warning wi
     await keys.addKey('RS256', keys.key('RS256').kid);
     await new Promise((resolve) => setTimeout(resolve, 250));
     await request(app).get('/api').auth(await keys.mint(), { type: 'bearer' }).expect(200);
+  });
+});
+
+describe('what an onDecision sees of the same mistakes, when there is one', () => {
+  it('an insufficient_scope decision names the token\'s scopes and the missing ones', async () => {
+    const decisions: Decision[] = [];
+    const app = jwtApp({}, { requiredScopes: ['mcp:admin'], onDecision: (d) => decisions.push(d) });
+    await request(app).get('/api').auth(await keys.mint({ scope: 'mcp:read mcp:write' }), { type: 'bearer' }).expect(403);
+    expect(decisions[0].outcome).toBe('insufficient_scope');
+    expect(decisions[0].reason).toMatch(/the token lacks mcp:admin \(it has mcp:read mcp:write\)/);
+  });
+
+  it('a guard on a request no multiAuth saw is reported to the multiAuth in the process', async () => {
+    const decisions: Decision[] = [];
+    const auth = multiAuth({ verifiers: custom('x'), onDecision: (d) => decisions.push(d) });
+    const app = express().get('/api', requireScopes('mcp:read'), (_req, res) => res.end('ok')).use(auth);
+    await request(app).get('/api').expect(401);
+    expect(decisions).toEqual([expect.objectContaining({ outcome: 'no_credentials', status: 401, rule: 'requireScopes(mcp:read)', reason: expect.stringMatching(/mount the multiAuth router before the guard/) })]);
+  });
+
+  it('a guard naming a source the router lacks: the refusal\'s reason says so', async () => {
+    const decisions: Decision[] = [];
+    const auth = multiAuth({ verifiers: staticTokenVerifier({ name: 'ci', tokens: { 'ci-key-0123456789abcdef': { clientId: 'ci', scopes: [] } } }), onDecision: (d) => decisions.push(d) });
+    const app = express().use(auth).get('/api', requireSource('CI'), (_req, res) => res.end('ok'));
+    await request(app).get('/api').auth('ci-key-0123456789abcdef', { type: 'bearer' }).expect(403);
+    expect(decisions[1]).toEqual(expect.objectContaining({ outcome: 'forbidden', reason: expect.stringMatching(/did you mean "ci"/) }));
   });
 });

@@ -3,6 +3,7 @@ import type { ResolvedDpopOptions } from '../dpop/options';
 import { bindingProblem, type BindingEvidence, type BindingPolicy } from './binding';
 import type { Decision, MultiAuthInfo } from '../core/types';
 import type { Verdict } from './answer';
+import { scopeRefusals } from './scope-refusal';
 
 export const REJECTED = 'The access token is invalid or has expired';
 const LACKS_SCOPE = 'The access token lacks a scope this resource requires';
@@ -44,6 +45,7 @@ export function concludeAccepted(rules: AcceptanceRules, info: MultiAuthInfo, de
   if (missingScope(info, rules.requiredScopes)) {
     decision.outcome = 'insufficient_scope';
     decision.status = 403;
+    decision.reason = explainerOf(rules)(info, rules.requiredScopes, info.scopes);
     return { error: new InsufficientScopeError(rules.requiredScopes, LACKS_SCOPE), decision };
   }
   decision.outcome = 'accepted';
@@ -64,6 +66,15 @@ function bindingPolicyOf(dpop: ResolvedDpopOptions | undefined): BindingPolicy {
     policies.set(dpop, policy);
   }
   return policy;
+}
+
+/** One explainer (and its warning rate limit) per router's rules. */
+const explainers = new WeakMap<AcceptanceRules, ReturnType<typeof scopeRefusals>>();
+
+function explainerOf(rules: AcceptanceRules): ReturnType<typeof scopeRefusals> {
+  let explain = explainers.get(rules);
+  if (explain === undefined) explainers.set(rules, (explain = scopeRefusals()));
+  return explain;
 }
 
 function missingScope(info: MultiAuthInfo, required: readonly string[]): boolean {

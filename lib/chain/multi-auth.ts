@@ -12,7 +12,7 @@ import { resolveConfig, type MultiAuthOptions } from './config';
 import { MultiAuthNotReadyError } from '../core/errors';
 import { DpopProofVerifier } from '../dpop/proof';
 import { Readiness } from './readiness';
-import type { RequestContext } from '../http/request-auth';
+import { listenForUnseen, type RequestContext } from '../http/request-auth';
 import type { MultiAuthInfo, ReadyReport } from '../core/types';
 import { DecisionCore } from './decision-core';
 import { DecisionReporter } from './decision-report';
@@ -89,7 +89,10 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     scopes: requiredScopes,
     ...(dpop ? { dpop: Object.freeze({ algorithms: dpop.algorithms, errorsOnDpop: dpopOnly, only: dpopOnly }) } : {}),
     report: reporter.reportLater,
+    sourceNames: Object.freeze(sources.map((s) => s.name)),
   });
+  // A guard on a request no router saw has no router to report to: every live one hears of it.
+  listenForUnseen(reporter.reportLater);
   const dpopStep = dpop
     ? new DpopStep(
         new DpopProofVerifier(dpop),

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeAnswer } from '../http/challenge';
+import { answered } from '../http/node-http';
 import { credentialHeaders, hasFormAccessToken, type PresentedCredentials } from '../http/presented';
 import { setAuth, setChallengeContext } from '../http/request-auth';
 import { requestUrl } from '../dpop/request';
@@ -49,6 +50,14 @@ export function nodeBearer(core: DecisionCore, reporter: DecisionReporter, dpop:
   const configuredUrl = dpop?.url;
   return (req, res, next) => {
     const deliver = (answer: Answer): void => {
+      // Something earlier answered while the sources worked (a timeout middleware's 503), or
+      // answered and still called next(): the answer is dropped, and the request goes no
+      // further, since a handler would write to it again.
+      if (answered(res)) {
+        (answer.decision.notes ??= []).push(LATE);
+        reporter.report(answer.decision, req, answer.token);
+        return;
+      }
       reporter.report(answer.decision, req, answer.token);
       switch (answer.kind) {
         case 'accepted':
@@ -65,10 +74,30 @@ export function nodeBearer(core: DecisionCore, reporter: DecisionReporter, dpop:
     };
     const answer = core.decide(new NodePresented(req, configuredUrl), req);
     // Not `instanceof Promise`: a traced verification's promise comes from Node's own realm.
-    if ('then' in answer) answer.then(deliver, next);
-    else deliver(answer);
+    if (!('then' in answer)) {
+      deliver(answer);
+      return;
+    }
+    // Whatever deliver or next() throw, the chain's promise is always handled: a rejection no
+    // one handles would end the process.
+    answer.then(deliver).then(undefined, (error: unknown) => {
+      if (answered(res)) {
+        process.emitWarning(`express-multiauth: an error after the response was sent: ${error instanceof Error ? error.message : String(error)}`, {
+          code: 'MULTIAUTH_LATE_ERROR',
+        });
+        return;
+      }
+      try {
+        next(error);
+      } catch (thrown) {
+        process.emitWarning(`express-multiauth: next(error) threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`, { code: 'MULTIAUTH_LATE_ERROR' });
+      }
+    });
   };
 }
+
+/** The note a decision carries when its answer came after something else had answered. */
+export const LATE = 'answer dropped: the response was already sent (e.g. by a timeout middleware) before the decision';
 
 /**
  * The primary's routes, warning once (a process warning) when they are mounted below the root:

@@ -190,7 +190,7 @@ export class InvalidDpopProofError extends MultiAuthError {
  * `nonce` in a `DPoP-Nonce` header; the client signs a new proof with it and retries.
  *
  * @example
- * if (error instanceof UseDpopNonceError) res.set('DPoP-Nonce', error.nonce);
+ * if (error instanceof UseDpopNonceError) res.setHeader('DPoP-Nonce', error.nonce);
  */
 export class UseDpopNonceError extends MultiAuthError {
   /** The nonce the next proof must carry. */

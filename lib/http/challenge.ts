@@ -5,6 +5,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { MultiAuthError } from '../core/errors';
+import { answered, sendJson } from './node-http';
 import { advertisable } from '../core/scopes';
 
 /** What every challenge may carry besides the error itself. */
@@ -51,7 +52,8 @@ function scopeValue(scopes: readonly string[]): string {
  * offered as well, or instead when every source requires DPoP.
  *
  * @example
- * res.status(403).set('WWW-Authenticate', bearerChallenge(
+ * res.statusCode = 403;
+ * res.setHeader('WWW-Authenticate', bearerChallenge(
  *   { code: 'insufficient_scope', description: 'Needs repo:admin', scopes: ['repo:admin'] },
  *   { resourceMetadataUrl: auth.resourceMetadataUrl },
  * ));
@@ -128,6 +130,8 @@ function answerOf(status: number, challenge: string | undefined, body: Record<st
  * bare `node:http` server.
  */
 export function writeAnswer(res: ServerResponse, answer: HttpAnswer): void {
+  // Something earlier answered: writing now would throw ERR_HTTP_HEADERS_SENT.
+  if (answered(res)) return;
   res.statusCode = answer.status;
   if (answer.dpopNonce !== undefined) res.setHeader('DPoP-Nonce', answer.dpopNonce);
   if (answer.challenge !== undefined) res.setHeader('WWW-Authenticate', answer.challenge);
@@ -144,13 +148,10 @@ export function writeAnswer(res: ServerResponse, answer: HttpAnswer): void {
  * credentials are not what is wrong.
  */
 export function sendJsonRpcError(res: ServerResponse, status: number, id: string | number | null, code: number, message: string): void {
-  const body = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
+  sendJson(res, status, JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }), NO_STORE);
 }
+
+const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store' });
 
 /** The 401 without an error code: the client sent no credentials and should go get a token. */
 export function noCredentialsAnswer(context: ChallengeContext): HttpAnswer {

@@ -179,7 +179,7 @@ export function challengeContextOf(info: object | undefined): RequestContext | u
  * @example
  * app.get('/me', (req, res) => {
  *   const auth = getAuth(req);
- *   res.json({ client: auth?.clientId, source: auth?.source });
+ *   res.end(JSON.stringify({ client: auth?.clientId, source: auth?.source }));
  * });
  * // in an MCP SDK v2 tool handler:
  * // async (ctx) => ({ content: [{ type: 'text', text: getAuth(ctx.http?.authInfo)?.source ?? 'anonymous' }] })

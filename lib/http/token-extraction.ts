@@ -14,7 +14,7 @@ export function isB64Token(value: string): boolean {
  * Whether a decoded query parameter name is what a framework's query parser files under
  * `access_token`: the name itself, or qs's bracket forms (`access_token[]`, `access_token[0]`,
  * `access_token[x]`), which Express 4 (and Express 5 with the "extended" parser) turn into
- * `req.query.access_token`.
+ * the request's `query.access_token`.
  */
 export function namesAccessToken(name: string): boolean {
   return name === 'access_token' || (name.length > 12 && name.startsWith('access_token') && name[12] === '[');

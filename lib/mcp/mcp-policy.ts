@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { sendError, sendJsonRpcError, sendNoCredentials } from '../http/challenge';
+import { isJsonBody } from '../http/node-http';
 import { InsufficientScopeError, InvalidRequestError, MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
 import { challengeScopes, scopesHeld } from '../core/scopes';
@@ -408,9 +409,10 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
   if (typeof register === 'function') (register as (scopes: OperationScopes) => void).call(options.auth, forRouter);
   const middleware: RequestHandler = (req, res, next) => {
     const context = getChallengeContext(req);
-    // `req.is` answers null when the request has no body (GET streams, DELETE, preflights):
-    // such requests carry no JSON-RPC message, so there is nothing to check.
-    const type = req.is('application/json');
+    // null when the request has no body (GET streams, DELETE, preflights): such requests carry
+    // no JSON-RPC message, so there is nothing to check. Read from the headers, as Express's
+    // `req.is` does, so connect and Fastify requests are judged alike.
+    const type = isJsonBody(req);
     if (type !== null) {
       if (type === false) {
         // The policy cannot read it, and some transports match content types loosely and would

@@ -4,6 +4,7 @@ import { checkScopes } from '../core/claims';
 import { MultiAuthConfigError } from '../core/errors';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { remoteUrlProblem } from '../transport/issuer-discovery';
+import { pathOf } from '../http/node-http';
 import {
   checkResourceUrl,
   describeResource,
@@ -101,7 +102,7 @@ export function oauthServer(options: OAuthServerOptions): AuthServer {
 
   /** Answers the path-aware metadata URLs with the wrapped router's root document. */
   const pathAwareMetadata: RequestHandler = (req, res, next) => {
-    if (!aliases.has(req.path)) {
+    if (!aliases.has(pathOf(req))) {
       next();
       return;
     }

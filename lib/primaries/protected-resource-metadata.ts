@@ -1,6 +1,7 @@
-import { Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import cors from 'cors';
+import { answered, pathOf, sendJson } from '../http/node-http';
 import { MultiAuthConfigError } from '../core/errors';
 import { challengeScopes } from '../core/scopes';
 import type { DpopRouteContext, MtlsRouteContext } from '../core/types';
@@ -125,29 +126,32 @@ export function describeResource(
 /**
  * Serves a metadata document (JSON, fixed for the router's life) at `path` and `path/`: GET
  * and HEAD, CORS open (browser-based MCP clients read it cross-origin), cacheable for an hour;
- * other methods get 405. Matches the path by string, not by an Express pattern, so any path
- * is safe.
+ * other methods get 405 with `Allow`. Matches the path of `req.url` by string, not by an Express
+ * pattern, so any path is safe and any framework that passes Node's request works. A response
+ * something earlier already answered is left alone.
  */
 export function metadataDocumentRouter(path: string, document: unknown): RequestHandler {
   const body = JSON.stringify(document);
   const allowCors = cors({ origin: '*', methods: ['GET', 'HEAD', 'OPTIONS'], maxAge: 86_400 });
-  const router = Router();
-  router.use((req, res, next) => {
-    if (req.path !== path && req.path !== `${path}/`) {
+  const serve = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
+    const requested = pathOf(req);
+    if (requested !== path && requested !== `${path}/`) {
       next();
       return;
     }
+    if (answered(res)) return;
     allowCors(req, res, () => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.status(405).set('Allow', 'GET, HEAD, OPTIONS').json({ error: 'method_not_allowed' });
+        sendJson(res, 405, METHOD_NOT_ALLOWED, { Allow: 'GET, HEAD, OPTIONS' });
         return;
       }
-      res.set('Cache-Control', 'public, max-age=3600');
-      res.type('application/json').send(body);
+      sendJson(res, 200, body, { 'Cache-Control': 'public, max-age=3600' });
     });
-  });
-  return router;
+  };
+  return serve as unknown as RequestHandler;
 }
+
+const METHOD_NOT_ALLOWED = JSON.stringify({ error: 'method_not_allowed' });
 
 /** Serves the RFC 9728 document at its well-known path (see `metadataDocumentRouter`). */
 export function protectedResourceMetadataRouter(metadata: ProtectedResourceMetadata): RequestHandler {

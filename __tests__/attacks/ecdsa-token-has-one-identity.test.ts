@@ -86,6 +86,18 @@ describe.each(['ES256', 'ES384', 'ES512'])('an %s token re-spelled with n - s', 
 });
 
 describe('what keeps its own identity on purpose', () => {
+  it('a loose base64url spelling (stray low bits), which jwtVerifier refuses: its refusal must not lock the owner out', async () => {
+    const { token, publicJwk } = await signed('ES256');
+    const last = token.at(-1) as string;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const loose = `${token.slice(0, -1)}${alphabet[alphabet.indexOf(last) ^ 1]}`;
+    expect(Buffer.from(loose.split('.')[2], 'base64url').equals(Buffer.from(token.split('.')[2], 'base64url'))).toBe(true);
+    expect(inspectToken(loose).identityKey).not.toBe(inspectToken(token).identityKey);
+    const auth = multiAuth({ verifiers: [jwtVerifier({ issuer: ISSUER, audience: AUDIENCE, publicKey: publicJwk })] });
+    await expect(auth.verify(loose)).rejects.toMatchObject({ status: 401 });
+    expect((await auth.verify(token)).clientId).toBe('attacker');
+  });
+
   it('a token that is not ECDSA-signed is identified by its own digest', async () => {
     const { privateKey } = await generateKeyPair('RS256');
     const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('1h').sign(privateKey);

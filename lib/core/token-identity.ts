@@ -1,8 +1,8 @@
 /**
- * One token, one identity. An ECDSA signature (r, s) also verifies as (r, n - s), and jose
- * decodes base64url forgivingly, so an ES256/384/512 token has several valid spellings. Caches,
- * shared rejections and `tokenId` key on the canonical spelling (low s, canonical base64url),
- * so a re-spelled token is not a "new" token. Acceptance never rests on this: jose verifies
+ * One token, one identity. An ECDSA signature (r, s) also verifies as (r, n - s), so an
+ * ES256/384/512 token has two valid spellings. Caches, shared rejections and `tokenId` key on the
+ * low-s spelling, so a re-spelled token is not a "new" token. (Loose base64url spellings, which
+ * jwtVerifier refuses, keep their own identity.) Acceptance never rests on this: jose verifies
  * whatever spelling was presented.
  */
 import { isUtf8 } from 'node:buffer';
@@ -59,8 +59,8 @@ function headerAlg(segment: string): string | undefined {
 }
 
 /**
- * The canonical spelling of `token` when it is an ECDSA-signed compact JWS spelled otherwise
- * (s above n/2, or non-canonical base64url), else `undefined` (already canonical, or not ECDSA).
+ * The low-s spelling of `token` when it is an ECDSA-signed compact JWS in canonical base64url
+ * whose s is above n/2, else `undefined` (already low s, loosely spelled, or not ECDSA).
  *
  * @example
  * canonicalSpelling(respelled) === original; // where respelled swaps s for n - s
@@ -76,6 +76,9 @@ export function canonicalSpelling(token: string): string | undefined {
   if (!SEGMENT.test(spelled)) return undefined;
   const signature = Buffer.from(spelled, 'base64url');
   if (signature.length !== curve.half * 2) return undefined;
+  // A loose base64url spelling keeps its own identity: jwtVerifier refuses it, and that refusal
+  // must not be filed under the token's real identity (it would lock the owner out).
+  if (signature.toString('base64url') !== spelled) return undefined;
   const s = signature.subarray(curve.half);
   if (Buffer.compare(s, curve.halfOrder) > 0) {
     const value = BigInt(`0x${s.toString('hex')}`);

@@ -92,8 +92,8 @@ export interface InspectedToken {
   readonly digestKey: string;
   /**
    * What identifies the token however it is spelled: `digestKey`, except for an ECDSA-signed JWT
-   * spelled otherwise than canonically (s above n/2, loose base64url), whose canonical spelling's
-   * digest it is. Keys the result cache, shared rejections and `tokenId`.
+   * whose signature's s is above n/2, for which it is the digest of the low-s spelling. Keys the
+   * result cache, shared rejections and `tokenId`.
    */
   readonly identityKey: string;
   /** Decoded (unverified) header and payload when the token has the shape of a compact JWS, else `undefined`. */

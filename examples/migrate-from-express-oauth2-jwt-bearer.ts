@@ -12,7 +12,7 @@
 import express from 'express';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { auth, claimCheck, requiredScopes } from 'express-oauth2-jwt-bearer';
-import { getAuth, middlewareVerifier, multiAuth, staticTokenVerifier, type StaticTokenEntry } from '../lib/index';
+import { getAuth, jwtVerifier, middlewareVerifier, multiAuth, staticTokenVerifier, type StaticTokenEntry } from '../lib/index';
 
 export interface EojbMigrationOptions {
   /** The issuer express-oauth2-jwt-bearer was configured with (its `issuerBaseURL`). */
@@ -66,6 +66,59 @@ export function after(options: EojbMigrationOptions): express.Express {
       verifiers: [
         // `cacheable: true`: auth() reads only the Authorization header, so its verdict on a token holds for the token.
         middlewareVerifier({ name: 'auth0', middleware: auth({ issuerBaseURL: options.issuerBaseURL, audience: options.audience }), cacheable: true }),
+        staticTokenVerifier({ name: 'ci', tokens: options.ciKeys }),
+      ],
+    }),
+  );
+  return routes(app);
+}
+
+/** A multi-tenant API: several issuers (express-oauth2-jwt-bearer's `mcd`) and a check of its own. */
+export interface MultiTenantOptions {
+  /** The issuers of the customers onboarded (as tokens spell `iss`). */
+  tenants: string[];
+  audience: string;
+  /** The clients allowed to call, checked by a validator on `client_id`. */
+  clients: string[];
+  ciKeys: Record<string, StaticTokenEntry>;
+}
+
+/** The multi-tenant app before: `auth()` with `mcd.issuers` as a function and `validators`. */
+export function beforeMultiTenant(options: MultiTenantOptions): express.Express {
+  const app = express();
+  const clients = new Set(options.clients);
+  app.use(
+    auth({
+      mcd: { issuers: () => options.tenants },
+      audience: options.audience,
+      validators: { client_id: (value: unknown) => clients.has(value as string) },
+    }),
+  );
+  return routes(app);
+}
+
+/**
+ * The multi-tenant app after: `jwtVerifier` with an issuer resolver (each tenant's keys by its
+ * discovery, fetched only once the resolver approved it) and the same validator; API keys as
+ * another source. The routes and their guards are untouched.
+ *
+ * @example
+ * afterMultiTenant({ tenants: ['https://a.example.com/', 'https://b.example.com/'], audience: 'https://api.example.com',
+ *                    clients: ['reporting'], ciKeys: {} }).listen(3000, '127.0.0.1');
+ */
+export function afterMultiTenant(options: MultiTenantOptions): express.Express {
+  const app = express();
+  const clients = new Set(options.clients);
+  const tenants = new Set(options.tenants);
+  app.use(
+    multiAuth({
+      verifiers: [
+        jwtVerifier({
+          name: 'tenants',
+          issuer: ({ iss }) => (tenants.has(iss) ? iss : []),
+          audience: options.audience,
+          validators: { client_id: (value) => clients.has(value as string) },
+        }),
         staticTokenVerifier({ name: 'ci', tokens: options.ciKeys }),
       ],
     }),

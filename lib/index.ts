@@ -10,6 +10,8 @@ export type { DpopOptions, DpopAlgorithm } from './dpop/options';
 // Sources
 export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './sources/static-token-verifier';
 export { jwtVerifier, type JwtVerifierOptions, type JwtAlgorithm, type JwksFetchOptions } from './sources/jwt-verifier';
+export type { IssuerConfig, IssuerResolver, IssuerResolverContext, IssuerResolverResult } from './sources/issuer-resolver';
+export type { ClaimValidator, ClaimValidators } from './sources/claim-validators';
 export type { PublicJwk, PublicJwkSet } from './core/jwk';
 export {
   introspectionVerifier,

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { after, before, type EojbMigrationOptions } from '../../examples/migrate-from-express-oauth2-jwt-bearer';
+import { after, afterMultiTenant, before, beforeMultiTenant, type EojbMigrationOptions, type MultiTenantOptions } from '../../examples/migrate-from-express-oauth2-jwt-bearer';
 import { startIssuer, type Issuer } from '../support/issuer';
 
 /**
@@ -70,5 +70,50 @@ describe('migrating from express-oauth2-jwt-bearer (examples/migrate-from-expres
     const res = await call(after(options), 'get', 'nobody-issued-this-token');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
+  });
+});
+
+/**
+ * Issue 28, points 1 and 2: a multi-tenant API on express-oauth2-jwt-bearer (`mcd.issuers` as a
+ * function, a `validators` check) moves to jwtVerifier's issuer resolver and validators, and
+ * answers every token as before: against three real issuers, two of them onboarded.
+ */
+describe('migrating a multi-tenant express-oauth2-jwt-bearer app (mcd issuers, validators)', () => {
+  const AUDIENCE = 'https://api.example.com/things';
+  let tenants: Issuer[];
+  let options: MultiTenantOptions;
+
+  beforeAll(async () => {
+    tenants = await Promise.all(
+      ['a', 'b', 'c'].map((t) => startIssuer({ path: `/tenant-${t}`, scope: 'read:things write:things', clients: { m2m: { clientId: `reporting-${t}` } } })),
+    );
+    options = {
+      tenants: [tenants[0].issuer, tenants[1].issuer],
+      audience: AUDIENCE,
+      clients: [tenants[0].m2mClient.clientId],
+      ciKeys: { 'ci-reader-0123456789abcdef': { clientId: 'nightly-report', scopes: ['read:things'] } },
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all((tenants ?? []).map((tenant) => tenant.stop()));
+  });
+
+  it("answers each tenant's token as before: onboarded and allowed, onboarded with a client the validator refuses, not onboarded", async () => {
+    const [old, migrated] = [beforeMultiTenant(options), afterMultiTenant(options)];
+    // Tenant B is onboarded, but its client is not one the validator allows; tenant C is not onboarded.
+    const tokens = await Promise.all(tenants.map((tenant) => tenant.clientCredentialsToken({ resource: AUDIENCE, scope: 'read:things' })));
+    const expected = [200, 401, 401];
+    for (const [i, token] of tokens.entries()) {
+      const was = (await request(old).get('/things').set('Authorization', `Bearer ${token}`)).status;
+      const is = (await request(migrated).get('/things').set('Authorization', `Bearer ${token}`)).status;
+      expect({ tenant: i, was, is }).toEqual({ tenant: i, was: expected[i], is: expected[i] });
+    }
+  });
+
+  it("keeps requiredScopes() on the routes: a tenant's read-only token is refused writing (403), as before", async () => {
+    const token = await tenants[0].clientCredentialsToken({ resource: AUDIENCE, scope: 'read:things' });
+    for (const app of [beforeMultiTenant(options), afterMultiTenant(options)]) {
+      expect((await request(app).post('/things').set('Authorization', `Bearer ${token}`)).status).toBe(403);
+    }
   });
 });

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import type { JSONWebKeySet, JWK } from 'jose';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { shown } from '../core/redaction';
+import type { PublicJwk, PublicJwkSet } from '../core/jwk';
 
 /** One issuer the resolver approves, with keys of its own (else the verifier's, or discovery). */
 export interface IssuerConfig {
@@ -17,7 +17,7 @@ export interface IssuerConfig {
   /** Where this issuer publishes its keys. */
   jwksUri?: string | URL;
   /** This issuer's verification key(s): SPKI PEM, public JWK or JWKS. */
-  publicKey?: string | JWK | JSONWebKeySet;
+  publicKey?: string | PublicJwk | PublicJwkSet;
   /** This issuer's HMAC secret (at least 32 bytes). */
   secret?: string | Uint8Array;
   /** Accepted `alg` values for this issuer; default as for the verifier's own keys. */

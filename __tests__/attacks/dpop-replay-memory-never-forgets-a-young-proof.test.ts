@@ -178,3 +178,20 @@ describe('when the shared store cannot tell whether a proof was used at another 
     expect(notes.some((n) => /shared store/.test(n))).toBe(true);
   });
 });
+
+describe('a captured proof re-spelled', () => {
+  it('with s replaced by n - s (a second valid ES256 signature) is still the same proof: a replay', async () => {
+    const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const key = await proofKey('ES256');
+    const proofs = verifierWith({});
+    const input = (proof: string) => ({ proof, method: 'GET', url: `${ORIGIN}/echo`, accessToken: 'tok' });
+    const proof = await makeProof(key, { htm: 'GET', htu: `${ORIGIN}/echo`, token: 'tok' });
+    expect(await proofs.verdict(await proofs.verify(input(proof)))).toBe('first');
+    const dot = proof.lastIndexOf('.');
+    const signature = Buffer.from(proof.slice(dot + 1), 'base64url');
+    const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+    const respelled = `${proof.slice(0, dot + 1)}${Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex')]).toString('base64url')}`;
+    const verified = await proofs.verify(input(respelled));
+    expect(await proofs.verdict(verified)).toBe('replay');
+  });
+});

@@ -535,7 +535,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
         accepted?.get(key) ?? refused?.get(key) ?? (await wait(key, inflight.get(key) ?? start(key, token, context?.note?.bind(context)), context?.signal));
       if (!verdict.accepted) throw new InvalidTokenError(`introspection: ${verdict.reason}`);
       // A sender-constrained token (DPoP, mTLS) must not pass as bearer: only a caller that checks
-      // its proof against `cnf` (multiAuth's `dpop` option) may have it.
+      // its proof against `cnf` (multiAuth, by its binding rule) may have it.
       if (verdict.bound && context?.senderConstrained !== true) throw new InvalidTokenError('introspection: the token is sender-constrained (cnf)');
       if (validators.length > 0 && verdict.claims) await runValidators(validators, verdict.claims, {}, 'introspection: the answer\'s');
       return toInfo(token, verdict);

@@ -637,7 +637,8 @@ function hasCanonicalSignature(token: string): boolean {
  * RFC 9449 (DPoP) / RFC 8705 (mTLS): a key-bound token (`cnf`) is only good with its proof of
  * possession, which a Bearer request cannot carry; accepting it as a bearer token would make a
  * stolen one usable. Unless the caller checks the proof against `cnf` itself
- * (`context.senderConstrained`: multiAuth's `dpop` option), which then finds `cnf` in `payload`.
+ * (`context.senderConstrained`: `multiAuth` always does, by its binding rule), which then finds
+ * `cnf` in `payload`.
  */
 function refuseSenderConstrained(claims: Readonly<Record<string, unknown>>, checkedByCaller: boolean): void {
   if (claims.cnf !== undefined && !checkedByCaller) {
@@ -655,8 +656,8 @@ function refuseSenderConstrained(claims: Readonly<Record<string, unknown>>, chec
  * public key and the reverse included), a token without `exp`, an expired or not-yet-valid
  * token, a wrong `iss` or `aud`, a bad signature, a `kid` still unknown after one rate-limited
  * JWKS refresh, a sender-constrained token (`cnf`: DPoP, mTLS), whose proof a Bearer request
- * cannot carry (unless `multiAuth`'s `dpop` option checks the proof: `context.senderConstrained`,
- * and `cnf` stays in `payload` for it). Key URLs in token headers (`jku`, `x5u`, `jwk`, `x5c`) are never used.
+ * cannot carry (unless the caller checks the binding, as `multiAuth` always does:
+ * `context.senderConstrained`, and `cnf` stays in `payload` for its binding rule). Key URLs in token headers (`jku`, `x5u`, `jwk`, `x5c`) are never used.
  *
  * A token that is not a JWT, names another issuer, or uses a disallowed `alg` is rejected before
  * any signature check, key fetch or discovery. When the key server cannot be reached (or is slow,
@@ -910,5 +911,8 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     [whyNotMine]: whyForeign,
     ...(diagnose ? { [diagnoseRefusal]: diagnose } : {}),
     [rulesDigest]: describeRules('jwt', options as unknown as Record<string, unknown>),
+    // A resolver may read the request (the tenant from its host or path): what it decided for one
+    // request must not be served, by token, to another.
+    ...(resolving ? { cacheable: false } : {}),
   };
 }

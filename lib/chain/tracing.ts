@@ -14,6 +14,7 @@ export const VERIFY_CHANNEL = 'express-multiauth:verify';
 
 /** What a `express-multiauth:decision` subscriber receives. */
 export interface DecisionMessage {
+  /** The decision, as `onDecision` receives it. */
   decision: Decision;
   /** The request, `undefined` for `auth.verify()`. */
   req: IncomingMessage | undefined;

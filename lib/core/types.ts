@@ -233,6 +233,7 @@ export interface ProbeContext {
 export interface SourceReadiness {
   /** The source's name. */
   source: string;
+  /** `ok`; `misconfigured` (only a configuration change fixes it); `unreachable` (an outage); `unchecked` (the source has no `probe()`). */
   status: 'ok' | 'misconfigured' | 'unreachable' | 'unchecked';
   /** What was checked, or what is wrong and where. */
   detail: string;
@@ -244,6 +245,7 @@ export interface SourceReadiness {
 export interface ReadyReport {
   /** `true` when no source is `misconfigured` or `unreachable`. */
   ready: boolean;
+  /** One entry per source, in chain order. */
   sources: SourceReadiness[];
 }
 

@@ -24,7 +24,7 @@ export interface DpopOptions {
    * Default `false`: bound tokens need their proof, unbound ones are Bearer tokens as before.
    */
   required?: boolean | readonly string[];
-  /** Algorithms proofs may be signed with; asymmetric only. Default: all of {@link DPOP_ALGORITHMS}. */
+  /** Algorithms proofs may be signed with; asymmetric only. Default: every `DpopAlgorithm`. */
   algorithms?: readonly DpopAlgorithm[];
   /** A proof's `iat` may be this many seconds before or after the server's clock. Default 300. */
   maxProofAgeSeconds?: number;

@@ -68,13 +68,17 @@ export interface McpPolicyOptions {
  * the SDK stays an optional peer; the SDK's own type is assignable to it.
  */
 export interface McpJsonRpcRequest {
+  /** The JSON-RPC method, e.g. `tools/call`. */
   method: string;
+  /** The JSON-RPC params, e.g. `{ name, arguments }` for `tools/call`. */
   params?: unknown;
 }
 
 /** MCP SDK v2's `ScopeChallenge`: the complete scope set a client must ask for. */
 export interface McpScopeChallenge {
+  /** Every scope the client must ask for: the ones it has that the call needs, and the missing ones. */
   scopes: readonly [string, ...string[]];
+  /** Human-readable text for the challenge's `error_description`. */
   errorDescription?: string;
 }
 

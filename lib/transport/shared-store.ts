@@ -8,8 +8,11 @@ import { refuseUnknownOptions } from '../core/options';
  * are plain JSON objects; `ttlMs` is in milliseconds.
  */
 export interface KeyvLike {
+  /** The value stored under `key`, or `undefined` (a promise of it, for Keyv). */
   get(key: string): unknown;
+  /** Stores `value` under `key` for `ttlMs` milliseconds. */
   set(key: string, value: unknown, ttlMs?: number): unknown;
+  /** Removes `key`. */
   delete(key: string): unknown;
   /**
    * Optional: store `value` under `key` only if the key is absent, atomically, resolving `true`
@@ -102,8 +105,11 @@ function describe(error: unknown): string {
  * const auth = multiAuth({ verifiers: [introspectionVerifier({ ...options, store })], store });
  */
 export class SharedStore {
+  /** The time limit of one store call, in milliseconds (option `timeoutMs`). */
   readonly timeoutMs: number;
+  /** How long a failed store is left alone before it is tried again (option `retryAfterMs`). */
   readonly retryAfterMs: number;
+  /** What every key starts with (option `prefix`). */
   readonly prefix: string;
   private readonly store: KeyvLike;
   /** While `Date.now()` is below this, the store is not asked. */

@@ -33,6 +33,10 @@ const WARNING_INTERVAL_MS = 60_000;
  * Within one process the memory is checked and written at once, so a replay there is always
  * caught. Across replicas the store decides (`SharedStore.firstSighting`): atomically when the
  * store has `setIfAbsent`, else by a read and a write, which leaves a window of one round trip.
+ *
+ * @example
+ * const guard = new ReplayGuard({ max: 100_000, maxPerKey: 10_000, store: undefined, failClosed: false });
+ * await guard.claim(id, jkt, untilMs, Date.now()); // 'first', then 'replay' for the same id
  */
 export class ReplayGuard {
   /** Proof id -> the instant (ms) its window ends. */

@@ -110,3 +110,58 @@ describe('offline_access is never named in a challenge or in scopes_supported', 
     expect(res.body.scopes_supported).toEqual(['mcp:read', 'mcp:write']);
   });
 });
+
+describe("the router's own 403 names what an mcpPolicy created with { auth } requires of the call", () => {
+  const auth = () =>
+    multiAuth({
+      verifiers: staticTokenVerifier({
+        name: 'users',
+        tokens: {
+          'repo-token-000000': { clientId: 'r', scopes: ['repo:read'] },
+          'mcp-token-0000000': { clientId: 'm', scopes: ['mcp:read'] },
+        },
+      }),
+      requiredScopes: ['mcp:read'],
+      resourceMetadataUrl: METADATA,
+    });
+  const RULES = { tools: { delete_repo: { scopes: ['repo:admin'] }, search: { anyScopes: ['repo:read', 'repo:admin'] } } };
+
+  it('a token lacking the router\'s scope, calling a tool a rule guards, is told both at once', async () => {
+    const a = auth();
+    const app = mcpApp(a, mcpPolicy(RULES, { auth: a }));
+    const res = await request(app).post('/mcp').set(bearer('repo-token-000000')).send(toolCall('delete_repo'));
+    expect(res.status).toBe(403);
+    expect(scopeOf(res)).toBe('mcp:read repo:admin');
+  });
+
+  it('for anyScopes it names the alternative the token already holds', async () => {
+    const a = auth();
+    const app = mcpApp(a, mcpPolicy(RULES, { auth: a }));
+    const res = await request(app).post('/mcp').set(bearer('repo-token-000000')).send(toolCall('search'));
+    expect(scopeOf(res)).toBe('mcp:read repo:read');
+  });
+
+  it('a policy made without { auth } leaves the router\'s 403 as it was', async () => {
+    const a = auth();
+    const app = mcpApp(a, mcpPolicy(RULES));
+    const res = await request(app).post('/mcp').set(bearer('repo-token-000000')).send(toolCall('delete_repo'));
+    expect(scopeOf(res)).toBe('mcp:read');
+  });
+
+  it("a guard in front of the policy names the router's, its own and the policy's scopes for the call", async () => {
+    const a = auth();
+    const app = mcpApp(a, requireScopes('mcp:write'), mcpPolicy(RULES, { auth: a }));
+    const res = await request(app).post('/mcp').set(bearer('mcp-token-0000000')).send(toolCall('delete_repo'));
+    expect(res.status).toBe(403);
+    expect(scopeOf(res)).toBe('mcp:read mcp:write repo:admin');
+  });
+
+  it('the v2 scopeChallenge gives the same set as the middleware for the same call', async () => {
+    const a = auth();
+    const policy = mcpPolicy(RULES, { auth: a });
+    const refused = await request(mcpApp(a, policy)).post('/mcp').set(bearer('mcp-token-0000000')).send(toolCall('delete_repo'));
+    const challenge = policy.scopeChallenge({ request: toolCall('delete_repo'), authInfo: await a.verify('mcp-token-0000000') });
+    expect(challenge?.scopes).toEqual(['mcp:read', 'repo:admin']);
+    expect(scopeOf(refused)).toBe(challenge!.scopes.join(' '));
+  });
+});

@@ -189,15 +189,17 @@ function runClient(mode: 'legacy' | 'auto', task: { kind: 'calls'; url: string; 
   });
 }
 
-describe('the official MCP SDK v2 client through mcpPolicy', () => {
+describe('the official MCP SDK v2 client through mcpPolicy, with a scope hierarchy', () => {
   const ODD_NAME = 'café ☕';
   let server: Server;
   let url: string;
   const reports: Partial<Record<'legacy' | 'auto', CallsReport>> = {};
 
   beforeAll(async () => {
+    // mcp:admin implies mcp:write (and that mcp:read): the client's token carries mcp:admin only.
     const auth = multiAuth({
-      verifiers: staticTokenVerifier({ name: 'users', tokens: { [ADMIN]: { clientId: 'alice', scopes: ['mcp:read', 'mcp:write'] } } }),
+      verifiers: staticTokenVerifier({ name: 'users', tokens: { [ADMIN]: { clientId: 'alice', scopes: ['mcp:admin'] } } }),
+      scopeHierarchy: { 'mcp:admin': ['mcp:write'], 'mcp:write': ['mcp:read'] },
     });
     const policy = mcpPolicy({ tools: { write_note: { scopes: ['mcp:write'] }, [ODD_NAME]: { scopes: ['mcp:read'] } } }, { auth });
     const app = createMcpExpressApp({ host: '127.0.0.1' });

@@ -1,6 +1,6 @@
 import { MultiAuthConfigError } from '../core/errors';
 import { checkScopes } from '../core/claims';
-import { OFFLINE_ACCESS } from '../core/scopes';
+import { OFFLINE_ACCESS, ScopeHierarchy } from '../core/scopes';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { resolveDpopOptions, type DpopOptions, type ResolvedDpopOptions } from '../dpop/options';
 import type { CacheOptions } from './result-cache';
@@ -22,9 +22,17 @@ export interface MultiAuthOptions {
   /**
    * Scopes every accepted token must carry (else 403). `undefined` inherits the primary's (none
    * without one); `[]` means none. Also advertised in `scope=` and the primary's metadata.
+   * A verifier with its own `requiredScopes` replaces this list for the tokens it accepts.
    * `offline_access` is dropped: it asks for refresh tokens, it is no resource's requirement.
    */
   requiredScopes?: readonly string[];
+  /**
+   * Scope -> the narrower scopes it implies, transitively (MCP 2026-07-28: a server must account
+   * for scope hierarchies). Every judgement of scopes (`requiredScopes`, the guards, `mcpPolicy`
+   * and its `scopeChallenge`) uses the token's scopes plus what they imply; `req.auth.scopes`
+   * stays what the token carries, `req.auth.effectiveScopes` holds both. A cycle is refused.
+   */
+  scopeHierarchy?: Readonly<Record<string, readonly string[]>>;
   /**
    * Absolute URL for `resource_metadata=` in challenges; defaults to the primary's. With a
    * primary, only the origin may differ (e.g. behind a proxy): the path must be the one it serves.
@@ -67,6 +75,9 @@ export interface ResolvedConfig {
   primary: AuthServer | undefined;
   sources: NamedSource[];
   requiredScopes: readonly string[];
+  /** Sources with their own `requiredScopes`, by name: for their tokens they replace `requiredScopes`. */
+  sourceScopes: ReadonlyMap<string, readonly string[]>;
+  scopeHierarchy: ScopeHierarchy | undefined;
   resourceMetadataUrl: string | undefined;
   authRequired: boolean;
   timeoutMs: number;
@@ -79,7 +90,7 @@ export interface ResolvedConfig {
 
 /** Every option `multiAuth` takes: add a new option's name here, or it is refused as a typo. */
 export const MULTI_AUTH_OPTIONS: readonly string[] = [
-  'primary', 'verifiers', 'requiredScopes', 'resourceMetadataUrl', 'authRequired',
+  'primary', 'verifiers', 'requiredScopes', 'scopeHierarchy', 'resourceMetadataUrl', 'authRequired',
   'timeoutMs', 'cache', 'maxTokenLength', 'onDecision', 'dpop', 'store',
 ];
 const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeMax', 'negativeTtlMs'];
@@ -201,6 +212,15 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
   else if (primary?.requiredScopes !== undefined) requiredScopes = requiredList(primary.requiredScopes, 'primary.requiredScopes');
   else requiredScopes = Object.freeze([]);
 
+  // A verifier's own list (e.g. a CI key with its own vocabulary) replaces the router's for its
+  // tokens. The primary's `requiredScopes` is what the router inherits, so it needs no entry.
+  const sourceScopes = new Map<string, readonly string[]>();
+  verifiers.forEach((verifier, index) => {
+    const own = (verifier as { requiredScopes?: unknown }).requiredScopes;
+    if (own !== undefined) sourceScopes.set(sources[index + (primary ? 1 : 0)].name, requiredList(own, `verifiers[${index}].requiredScopes`));
+  });
+  const scopeHierarchy = ScopeHierarchy.from(options.scopeHierarchy, 'scopeHierarchy');
+
   let resourceMetadataUrl: string | undefined;
   const primaryUrl = primary?.resourceMetadataUrl !== undefined
     ? checkAbsoluteUrl(primary.resourceMetadataUrl, 'primary.resourceMetadataUrl')
@@ -232,6 +252,8 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     primary,
     sources,
     requiredScopes,
+    sourceScopes,
+    scopeHierarchy,
     resourceMetadataUrl,
     authRequired: options.authRequired ?? true,
     timeoutMs: options.timeoutMs === undefined ? 5_000 : checkPositiveNumber(options.timeoutMs, 'timeoutMs', MAX_TIMER_MS),

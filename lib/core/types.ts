@@ -43,6 +43,11 @@ export interface MultiAuthInfo {
   clientId: string;
   /** Scopes the token grants, as the accepting source read them; `[]` for none. */
   scopes: string[];
+  /**
+   * With `multiAuth`'s `scopeHierarchy`: `scopes` plus every scope they imply, which is what the
+   * router, the guards and `mcpPolicy` judge. Absent without a hierarchy (then `scopes` is it).
+   */
+  effectiveScopes?: string[];
   /** Seconds since the epoch. */
   expiresAt?: number;
   /** RFC 8707 resource the token is bound to, where known. */
@@ -187,6 +192,14 @@ export interface TokenVerifier {
    * certificate, the source address): multiAuth then never caches what it decides. Default `true`.
    */
   readonly cacheable?: boolean;
+  /**
+   * Scopes this source's tokens must carry, replacing `multiAuth`'s `requiredScopes` for the
+   * tokens it accepts (a CI key with its own vocabulary need not carry the interactive client's
+   * scopes); a 403 for such a token names this list. A request without a token is still
+   * challenged with the router's. On a primary it keeps its older meaning: the list `multiAuth`
+   * inherits when it has none of its own.
+   */
+  readonly requiredScopes?: string[];
   /**
    * Seconds of clock skew this source allowed when it accepted a token (jwtVerifier's
    * `clockTolerance`). The chain and the result cache treat the token as valid until

@@ -32,7 +32,11 @@ export type OperationScopes = (req: IncomingMessage, held?: readonly string[]) =
 /**
  * How `mcpPolicy(rules, { auth })` tells the `multiAuth` router about itself: a method under
  * this registered symbol on the router, so the router's own 403 names the policy's scopes too.
+ * It answers the router's required scopes per source, for an `AuthInfo` that carries no
+ * challenge context (`auth.verify()`'s).
  */
+export type RegisterOperationScopes = (scopes: OperationScopes) => (source: string) => readonly string[];
+
 export const REGISTER_OPERATION_SCOPES = Symbol.for('express-multiauth.register-operation-scopes');
 
 /**

@@ -18,6 +18,7 @@ import {
   REGISTER_OPERATION_SCOPES,
   reportRefusal,
   type OperationScopes,
+  type RegisterOperationScopes,
 } from '../http/request-auth';
 import { HEADER_MISMATCH, headerMismatch } from './standard-headers';
 import type { AuthInfo } from '../core/types';
@@ -410,7 +411,14 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
     return body === undefined || body === null || typeof body !== 'object' ? [] : declaredScopes(policy, held, requestsIn(body));
   };
   const register = (options.auth as { [REGISTER_OPERATION_SCOPES]?: unknown } | undefined)?.[REGISTER_OPERATION_SCOPES];
-  if (typeof register === 'function') (register as (scopes: OperationScopes) => void).call(options.auth, forRouter);
+  const requiredFor = typeof register === 'function' ? (register as RegisterOperationScopes)(forRouter) : undefined;
+  /** What the router requires of this token: its context's, else its source's, else the router's. */
+  const baseScopes = (authInfo: AuthInfo): readonly string[] => {
+    const context = challengeContextOf(authInfo)?.scopes;
+    if (context) return context;
+    const source = getAuth(authInfo)?.source;
+    return source !== undefined && requiredFor ? requiredFor(source) : fallbackScopes;
+  };
   const middleware: RequestHandler = (req, res, next) => {
     const context = getChallengeContext(req);
     // null when the request has no body (GET streams, DELETE, preflights): such requests carry
@@ -473,7 +481,7 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
   const scopeChallenge: McpScopeChallengeHandler = ({ request, authInfo }) => {
     if (authInfo === undefined) return undefined;
     const calls = requestsIn({ ...request, id: 0 });
-    const base = challengeContextOf(authInfo)?.scopes ?? fallbackScopes;
+    const base = baseScopes(authInfo);
     const verdict = judge(policy, callerOf(authInfo), calls, base);
     switch (verdict.outcome) {
       case 'pass':

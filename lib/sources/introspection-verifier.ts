@@ -7,6 +7,7 @@ import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } 
 import { inspectionOf } from '../core/token-inspection';
 import { describeRules, rulesDigest } from '../core/rules';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
+import { sourceRequiredScopes } from '../core/scopes';
 import { shown } from '../core/redaction';
 import { randomBytes } from 'node:crypto';
 import { toSharedStore, type KeyvLike, type SharedStore, type StoreNote } from '../transport/shared-store';
@@ -84,6 +85,11 @@ export interface IntrospectionVerifierOptions {
    * at most its `timeoutMs`, then the endpoint is asked as without one. Needs the cache.
    */
   store?: KeyvLike | SharedStore;
+  /**
+   * Scopes this source's tokens must carry, replacing `multiAuth`'s `requiredScopes` for the
+   * tokens it accepts (e.g. machine keys with their own vocabulary). Default: the router's.
+   */
+  requiredScopes?: readonly string[];
 }
 
 /** What {@link introspectionVerifier} returns: it resolves only acceptances and throws the rest. */
@@ -100,7 +106,7 @@ export interface IntrospectionVerifier extends TokenVerifier {
 /** Largest introspection response read; real ones are a few hundred bytes. */
 /** Every option `introspectionVerifier` takes: add a new option's name here, or it is refused as a typo. */
 const INTROSPECTION_OPTIONS: readonly string[] = [
-  'name', 'endpoint', 'allowHttp', 'clientId', 'clientSecret', 'authMethod', 'audience', 'issuer', 'timeoutMs', 'cache', 'scopeClaim', 'store', 'validators',
+  'name', 'endpoint', 'allowHttp', 'clientId', 'clientSecret', 'authMethod', 'audience', 'issuer', 'timeoutMs', 'cache', 'scopeClaim', 'store', 'validators', 'requiredScopes',
 ];
 const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeTtlMs'];
 const MAX_RESPONSE_BYTES = 256 * 1024;
@@ -248,6 +254,7 @@ function scopesOf(value: unknown, claim: string): string[] {
 export function introspectionVerifier(options: IntrospectionVerifierOptions): IntrospectionVerifier {
   if (!isObject(options)) fail('options must be an object { endpoint, clientId, clientSecret, ... }');
   refuseUnknownOptions('introspectionVerifier', options, INTROSPECTION_OPTIONS);
+  const requiredScopes = sourceRequiredScopes('introspectionVerifier', options.requiredScopes);
   refuseSurroundingWhitespace('introspectionVerifier', 'endpoint', options.endpoint);
   refuseSurroundingWhitespace('introspectionVerifier', 'issuer', options.issuer);
   for (const audience of [options.audience === false ? [] : (options.audience ?? [])].flat()) refuseSurroundingWhitespace('introspectionVerifier', 'audience', audience);
@@ -521,6 +528,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): In
     // RFC 7662 makes `exp` optional: the server's `active: true` is the verdict, asked again
     // once the verdict's cache entry (`cache.ttlMs`) is gone, so no answer is trusted for long.
     neverExpires: true,
+    ...(requiredScopes ? { requiredScopes } : {}),
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError('introspection: empty token');
       const inspected = inspectionOf(token, context);

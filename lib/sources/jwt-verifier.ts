@@ -38,6 +38,7 @@ import { compileValidators, runValidators, type ClaimValidators } from './claim-
 import { inspectionOf } from '../core/token-inspection';
 import { describeRules, rulesDigest } from '../core/rules';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
+import { sourceRequiredScopes } from '../core/scopes';
 import { diagnoseRefusal, notMine, whyNotMine } from '../core/types';
 import { jwtNearMisses } from './near-miss';
 import { shown } from '../core/redaction';
@@ -65,7 +66,7 @@ const SECRET_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 /** Every option `jwtVerifier` takes: add a new option's name here, or it is refused as a typo. */
 const JWT_VERIFIER_OPTIONS: readonly string[] = [
   'name', 'issuer', 'audience', 'jwksUri', 'publicKey', 'secret', 'algorithms', 'clockTolerance', 'maxTokenAge',
-  'typ', 'requiredClaims', 'scopeClaim', 'clientIdClaim', 'jwks', 'allowHttp', 'validators', 'maxIssuers',
+  'typ', 'requiredClaims', 'scopeClaim', 'clientIdClaim', 'jwks', 'allowHttp', 'validators', 'maxIssuers', 'requiredScopes',
 ];
 const JWKS_OPTIONS: readonly string[] = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs', 'failureBackoffMs'];
 
@@ -164,6 +165,11 @@ export interface JwtVerifierOptions {
    * plain HTTP can be replaced by anyone on the network path. Default `false`.
    */
   allowHttp?: boolean;
+  /**
+   * Scopes this source's tokens must carry, replacing `multiAuth`'s `requiredScopes` for the
+   * tokens it accepts (e.g. machine keys with their own vocabulary). Default: the router's.
+   */
+  requiredScopes?: readonly string[];
 }
 
 /**
@@ -684,6 +690,7 @@ function refuseSenderConstrained(claims: Readonly<Record<string, unknown>>, chec
 export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { readonly name: string; readonly clockToleranceSeconds: number } {
   if (!isJsonObject(options)) throw configError('options are required: { issuer, audience, ... }');
   refuseUnknownOptions('jwtVerifier', options, JWT_VERIFIER_OPTIONS);
+  const requiredScopes = sourceRequiredScopes('jwtVerifier', options.requiredScopes);
   const name = options.name ?? 'jwt';
   if (!isNonEmptyString(name)) throw configError('name must be a non-empty string');
   // A resolver names its issuers per token; a list names them now.
@@ -907,6 +914,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier & { read
     verifyAccessToken,
     probe,
     clockToleranceSeconds: clockTolerance,
+    ...(requiredScopes ? { requiredScopes } : {}),
     [notMine]: foreign,
     [whyNotMine]: whyForeign,
     ...(diagnose ? { [diagnoseRefusal]: diagnose } : {}),

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { firstString, resourceFromAudience, scopeList } from '../core/claims';
 import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
+import { sourceRequiredScopes } from '../core/scopes';
 import type { AuthInfo, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
 
 /**
@@ -63,6 +64,11 @@ export interface MiddlewareVerifierOptions {
    * the MCP SDKs' `requireBearerAuth` refuses it.
    */
   neverExpires?: boolean;
+  /**
+   * Scopes this source's tokens must carry, replacing `multiAuth`'s `requiredScopes` for the
+   * tokens it accepts (e.g. machine keys with their own vocabulary). Default: the router's.
+   */
+  requiredScopes?: readonly string[];
 }
 
 /** What {@link middlewareVerifier} returns: it resolves only acceptances and throws the rest. */
@@ -83,7 +89,7 @@ export interface MiddlewareVerifier extends TokenVerifier {
 /** Express's `next('route')`/`next('router')` skip ahead; they are not errors. */
 const SKIP = new Set(['route', 'router']);
 /** Every option `middlewareVerifier` takes: add a new option's name here, or it is refused as a typo. */
-const MIDDLEWARE_OPTIONS: readonly string[] = ['name', 'middleware', 'toAuthInfo', 'classifyError', 'timeoutMs', 'cacheable', 'neverExpires'];
+const MIDDLEWARE_OPTIONS: readonly string[] = ['name', 'middleware', 'toAuthInfo', 'classifyError', 'timeoutMs', 'cacheable', 'neverExpires', 'requiredScopes'];
 /**
  * The OAuth error code for "cannot decide now" (RFC 6749 §4.1.2.1). The MCP SDK's
  * `requireBearerAuth` answers it with HTTP 400 (v2) or 500 (v1), so the status cannot be trusted
@@ -491,6 +497,7 @@ function run(middleware: AuthMiddleware, req: ShadowRequest, realRes: object | u
 export function middlewareVerifier(options: MiddlewareVerifierOptions): MiddlewareVerifier {
   if (!isObject(options)) fail('options must be an object { name?, middleware, toAuthInfo? }');
   refuseUnknownOptions('middlewareVerifier', options, MIDDLEWARE_OPTIONS);
+  const requiredScopes = sourceRequiredScopes('middlewareVerifier', options.requiredScopes);
   const name = options.name ?? 'middleware';
   if (typeof name !== 'string' || name === '') fail('name must be a non-empty string');
   const { middleware } = options;
@@ -518,6 +525,7 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
     name,
     cacheable,
     neverExpires,
+    ...(requiredScopes ? { requiredScopes } : {}),
     async verifyAccessToken(token: string, context?: VerifyContext): Promise<MultiAuthInfo> {
       if (typeof token !== 'string' || token === '') throw new InvalidTokenError(`${name}: empty token`);
       const real = context?.req;

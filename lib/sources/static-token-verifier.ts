@@ -3,6 +3,7 @@ import { isScopeToken } from '../core/claims';
 import { MultiAuthConfigError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
 import { describeRules, rulesDigest } from '../core/rules';
+import { sourceRequiredScopes } from '../core/scopes';
 import { isB64Token } from '../http/token-extraction';
 import { decodeUnverifiedJwt, inspectionOf } from '../core/token-inspection';
 import { notMine } from '../core/types';
@@ -32,6 +33,11 @@ export interface StaticTokenVerifierOptions {
    * variable, and a shorter key throws because it can be guessed.
    */
   tokens: Record<string, StaticTokenEntry> | Map<string, StaticTokenEntry>;
+  /**
+   * Scopes this source's tokens must carry, replacing `multiAuth`'s `requiredScopes` for the
+   * tokens it accepts (e.g. machine keys with their own vocabulary). Default: the router's.
+   */
+  requiredScopes?: readonly string[];
 }
 
 interface Entry {
@@ -40,7 +46,7 @@ interface Entry {
 }
 
 /** Every option `staticTokenVerifier` takes, and every member of a key's entry. */
-const STATIC_OPTIONS: readonly string[] = ['name', 'tokens'];
+const STATIC_OPTIONS: readonly string[] = ['name', 'tokens', 'requiredScopes'];
 /** Shortest API key accepted at construction: anything shorter is guessable. */
 const MIN_KEY_LENGTH = 16;
 const ENTRY_MEMBERS: readonly string[] = ['clientId', 'scopes', 'subject', 'expiresAt', 'claims'];
@@ -94,6 +100,7 @@ function checkEntry(value: unknown, index: number): StaticTokenEntry {
 export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenVerifier & { name: string } {
   if (options === null || typeof options !== 'object') fail('options must be an object { name?, tokens }');
   refuseUnknownOptions('staticTokenVerifier', options, STATIC_OPTIONS);
+  const requiredScopes = sourceRequiredScopes('staticTokenVerifier', options.requiredScopes);
   const name = options.name ?? 'static';
   if (typeof name !== 'string' || name === '') fail('name must be a non-empty string');
   const raw = options.tokens instanceof Map ? [...options.tokens] : options.tokens && typeof options.tokens === 'object' ? Object.entries(options.tokens) : fail('tokens must be an object or Map of API key -> { clientId, scopes }');
@@ -118,6 +125,7 @@ export function staticTokenVerifier(options: StaticTokenVerifierOptions): TokenV
     name,
     // An API key is good until it is removed from the configuration; an entry may still set expiresAt.
     neverExpires: true,
+    ...(requiredScopes ? { requiredScopes } : {}),
     async probe(): Promise<string> {
       return `${entries.length} static key${entries.length === 1 ? '' : 's'}; nothing remote to check`;
     },

@@ -1,6 +1,8 @@
 import { errorAnswer, noCredentialsAnswer, type HttpAnswer } from '../http/challenge';
-import type { RequestContext } from '../http/request-auth';
-import type { MultiAuthError } from '../core/errors';
+import { contextForSource, type RequestContext } from '../http/request-auth';
+import type { PresentedCredentials } from '../http/presented';
+import { InsufficientScopeError, type MultiAuthError } from '../core/errors';
+import { challengeScopes } from '../core/scopes';
 import type { Decision, MultiAuthInfo } from '../core/types';
 
 /**
@@ -12,6 +14,8 @@ export interface Verdict {
   info?: MultiAuthInfo;
   error?: MultiAuthError;
   decision: Decision;
+  /** For a token refused for lacking scope: what it holds, so its challenge can name what it uses. */
+  held?: readonly string[];
 }
 
 /** The request goes on with `req.auth` set to `info`, carrying `context` for the guards further down. */
@@ -49,10 +53,21 @@ export type Answer = (Accepted | Anonymous | Refused) & { readonly token?: strin
  * The one place a verdict becomes an answer, under the challenge settings of the scheme the
  * request used (Bearer or DPoP).
  */
-export function answerOf(verdict: Verdict, context: RequestContext, token: string | undefined): Answer {
-  const { info, error, decision } = verdict;
-  if (error) return { kind: 'refused', http: errorAnswer(error, context), error, decision, context, token };
-  return { kind: 'accepted', info: info as MultiAuthInfo, decision, context, token };
+export function answerOf(verdict: Verdict, context: RequestContext, token: string | undefined, presented?: PresentedCredentials): Answer {
+  const { info, decision } = verdict;
+  let { error } = verdict;
+  if (error) {
+    // One challenge per operation: a 403 also names what the policies tied to the router
+    // require of the call in the parsed body.
+    if (error instanceof InsufficientScopeError && context.operationScopes && presented?.operation) {
+      const more = context.operationScopes(presented.operation(), verdict.held);
+      if (more.length > 0) error = new InsufficientScopeError(challengeScopes(error.scopes, more), error.message);
+    }
+    return { kind: 'refused', http: errorAnswer(error, context), error, decision, context, token };
+  }
+  const accepted = info as MultiAuthInfo;
+  // Guards and mcpPolicy further down challenge with the list this token was held to.
+  return { kind: 'accepted', info: accepted, decision, context: contextForSource(context, accepted.source), token };
 }
 
 /** A refusal before any token was looked at: 400 for credentials sent a forbidden way. */

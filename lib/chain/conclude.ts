@@ -4,6 +4,7 @@ import { bindingProblem, type BindingEvidence, type BindingPolicy } from './bind
 import type { Decision, MultiAuthInfo } from '../core/types';
 import type { Verdict } from './answer';
 import { scopeRefusals } from './scope-refusal';
+import type { ScopeRules } from './scope-rules';
 
 export const REJECTED = 'The access token is invalid or has expired';
 const LACKS_SCOPE = 'The access token lacks a scope this resource requires';
@@ -18,6 +19,8 @@ export type Possession = Readonly<BindingEvidence>;
 /** The rules every accepted token meets, from `multiAuth`'s options. */
 export interface AcceptanceRules {
   readonly requiredScopes: readonly string[];
+  /** Per-source lists and the scope hierarchy: `requiredScopes` as each token is held to it. */
+  readonly scopeRules: ScopeRules;
   readonly resourceMetadataUrl: string | undefined;
   readonly dpop: ResolvedDpopOptions | undefined;
 }
@@ -42,11 +45,13 @@ export function concludeAccepted(rules: AcceptanceRules, info: MultiAuthInfo, de
     decision.reason = unbound;
     return { error: new InvalidTokenError(REJECTED), decision };
   }
-  if (missingScope(info, rules.requiredScopes)) {
+  const lacking = rules.scopeRules.check(info);
+  if (lacking) {
     decision.outcome = 'insufficient_scope';
     decision.status = 403;
-    decision.reason = explainerOf(rules)(info, rules.requiredScopes, info.scopes);
-    return { error: new InsufficientScopeError(rules.requiredScopes, LACKS_SCOPE), decision };
+    const held = info.effectiveScopes ?? info.scopes;
+    decision.reason = explainerOf(rules)(info, lacking, held);
+    return { error: new InsufficientScopeError(lacking, LACKS_SCOPE), decision, held };
   }
   decision.outcome = 'accepted';
   decision.status = 200;
@@ -75,9 +80,4 @@ function explainerOf(rules: AcceptanceRules): ReturnType<typeof scopeRefusals> {
   let explain = explainers.get(rules);
   if (explain === undefined) explainers.set(rules, (explain = scopeRefusals()));
   return explain;
-}
-
-function missingScope(info: MultiAuthInfo, required: readonly string[]): boolean {
-  for (const scope of required) if (!info.scopes.includes(scope)) return true;
-  return false;
 }

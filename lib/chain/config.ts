@@ -6,6 +6,7 @@ import { resolveDpopOptions, type DpopOptions, type ResolvedDpopOptions } from '
 import type { CacheOptions } from './result-cache';
 import { toSharedStore, type KeyvLike, type SharedStore } from '../transport/shared-store';
 import type { NamedSource } from './source-chain';
+import { ScopeRules } from './scope-rules';
 import type { Request } from 'express';
 import type { AuthServer, Decision, TokenVerifier } from '../core/types';
 
@@ -75,9 +76,8 @@ export interface ResolvedConfig {
   primary: AuthServer | undefined;
   sources: NamedSource[];
   requiredScopes: readonly string[];
-  /** Sources with their own `requiredScopes`, by name: for their tokens they replace `requiredScopes`. */
-  sourceScopes: ReadonlyMap<string, readonly string[]>;
-  scopeHierarchy: ScopeHierarchy | undefined;
+  /** `requiredScopes`, the sources' own lists and `scopeHierarchy`, as the chain applies them. */
+  scopeRules: ScopeRules;
   resourceMetadataUrl: string | undefined;
   authRequired: boolean;
   timeoutMs: number;
@@ -252,8 +252,7 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     primary,
     sources,
     requiredScopes,
-    sourceScopes,
-    scopeHierarchy,
+    scopeRules: new ScopeRules(requiredScopes, sourceScopes, scopeHierarchy),
     resourceMetadataUrl,
     authRequired: options.authRequired ?? true,
     timeoutMs: options.timeoutMs === undefined ? 5_000 : checkPositiveNumber(options.timeoutMs, 'timeoutMs', MAX_TIMER_MS),

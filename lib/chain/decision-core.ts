@@ -60,14 +60,14 @@ export class DecisionCore {
     // every check below when it was cached, so those checks are left to tokens the cache does
     // not know.
     const cached = this.tokens.fromCache(token, now, NO_POSSESSION);
-    if (cached) return answerOf(cached, context, raw);
+    if (cached) return answerOf(cached, context, raw, presented);
     try {
       assertB64Token(raw);
     } catch (error) {
       return refusedRequest(error as InvalidRequestError, context);
     }
     return traceVerification(req, () => tokenId(token), () => this.tokens.fromChain(token, req, now, NO_POSSESSION)).then((verdict) =>
-      answerOf(verdict, context, raw),
+      answerOf(verdict, context, raw, presented),
     );
   }
 

@@ -41,7 +41,7 @@ export class DpopStep {
     } catch (error) {
       return refusedRequest(error as InvalidRequestError, this.context);
     }
-    return answerOf(await this.verdict(raw, presented, req), this.context, raw);
+    return answerOf(await this.verdict(raw, presented, req), this.context, raw, presented);
   }
 
   private async verdict(raw: string, presented: PresentedCredentials, req: IncomingMessage | undefined): Promise<Verdict> {

@@ -12,7 +12,7 @@ import { resolveConfig, type MultiAuthOptions } from './config';
 import { MultiAuthNotReadyError } from '../core/errors';
 import { DpopProofVerifier } from '../dpop/proof';
 import { Readiness } from './readiness';
-import { listenForUnseen, type RequestContext } from '../http/request-auth';
+import { listenForUnseen, REGISTER_OPERATION_SCOPES, type RegisterOperationScopes, type RequestContext } from '../http/request-auth';
 import type { MultiAuthInfo, ReadyReport } from '../core/types';
 import { DecisionCore } from './decision-core';
 import { DecisionReporter } from './decision-report';
@@ -84,9 +84,14 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
   // With DPoP, challenges offer both schemes (only DPoP when no source takes Bearer tokens); a
   // request that used the DPoP scheme gets its error on the DPoP challenge.
   const dpopOnly = dpop !== undefined && sources.every((s) => requiresDpop(s.name));
+  // A token of a source with its own requiredScopes carries a context naming that list; the
+  // router's 403 (and a guard's) also names what the policies tied to it require of the call.
+  const { scopeRules } = config;
   const challenge: RequestContext = Object.freeze({
     resourceMetadataUrl: config.resourceMetadataUrl,
     scopes: requiredScopes,
+    operationScopes: scopeRules.operationScopes,
+    ...(scopeRules.sourceScopes.size > 0 ? { scopesBySource: scopeRules.sourceScopes } : {}),
     ...(dpop ? { dpop: Object.freeze({ algorithms: dpop.algorithms, errorsOnDpop: dpopOnly, only: dpopOnly }) } : {}),
     report: reporter.reportLater,
     sourceNames: Object.freeze(sources.map((s) => s.name)),
@@ -135,5 +140,12 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
     sourceNames: { value: Object.freeze(sources.map((s) => s.name)), enumerable: true },
     verify: { value: verify, enumerable: true },
     ready: { value: ready, enumerable: true },
+    // mcpPolicy(rules, { auth }) registers itself here (see RegisterOperationScopes).
+    [REGISTER_OPERATION_SCOPES]: {
+      value: ((scopes) => {
+        scopeRules.register(scopes);
+        return (source) => scopeRules.requiredFor(source);
+      }) satisfies RegisterOperationScopes,
+    },
   }) as MultiAuth;
 }

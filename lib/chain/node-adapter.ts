@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeAnswer } from '../http/challenge';
 import { answered } from '../http/node-http';
 import { credentialHeaders, hasFormAccessToken, type PresentedCredentials } from '../http/presented';
-import { setAuth, setChallengeContext } from '../http/request-auth';
+import { parsedBody, setAuth, setChallengeContext } from '../http/request-auth';
 import { requestUrl } from '../dpop/request';
 import type { ResolvedDpopOptions } from '../dpop/options';
 import type { Answer } from './answer';
@@ -38,6 +38,10 @@ class NodePresented implements PresentedCredentials {
 
   htu(): string {
     return requestUrl(this.req, this.configuredUrl);
+  }
+
+  operation(): unknown {
+    return parsedBody(this.req);
   }
 }
 

@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import { sendError, sendNoCredentials } from './challenge';
 import { InsufficientScopeError, MultiAuthConfigError } from '../core/errors';
 import { challengeScopes, missingScopes, scopesHeld } from '../core/scopes';
-import { getAuth, getChallengeContext, notePassedScopes, passedScopes, reportRefusal, type RequestContext } from './request-auth';
+import { getAuth, getChallengeContext, notePassedScopes, parsedBody, passedScopes, reportRefusal, type RequestContext } from './request-auth';
 import { GuardDiagnosis } from './guard-diagnosis';
 import type { MultiAuthInfo } from '../core/types';
 
@@ -36,8 +36,8 @@ function checkNames(names: string[], guard: string, what: string): readonly stri
  * `mcpPolicy`s tied to the router require of the parsed body after it. A guard that asks for no
  * scope (`requireSource`) names none: no scope would help.
  */
-function scopesToAsk(req: IncomingMessage, context: RequestContext, route: readonly string[]): readonly string[] {
-  return route.length === 0 ? [] : challengeScopes(context.scopes, passedScopes(req), route, context.operationScopes?.(req));
+function scopesToAsk(req: IncomingMessage, context: RequestContext, route: readonly string[], held: readonly string[] | undefined): readonly string[] {
+  return route.length === 0 ? [] : challengeScopes(context.scopes, passedScopes(req), route, context.operationScopes?.(parsedBody(req), held));
 }
 
 /**
@@ -53,7 +53,7 @@ function guard(rule: string, check: Check, routeScopes: (held: readonly string[]
     const auth = getAuth(req);
     if (!auth) {
       diagnosis.unseen(req);
-      const challengeScopes = scopesToAsk(req, context, routeScopes(undefined));
+      const challengeScopes = scopesToAsk(req, context, routeScopes(undefined), undefined);
       reportRefusal(req, context, { outcome: 'no_credentials', status: 401, rule, reason: 'no credentials' });
       sendNoCredentials(res, { ...context, scopes: challengeScopes.length > 0 ? challengeScopes : context.scopes });
       return;
@@ -67,7 +67,7 @@ function guard(rule: string, check: Check, routeScopes: (held: readonly string[]
       return;
     }
     reportRefusal(req, context, { outcome: 'forbidden', status: 403, rule, reason: mismatch + explained });
-    sendError(res, new InsufficientScopeError(scopesToAsk(req, context, routeScopes(held)), description), context);
+    sendError(res, new InsufficientScopeError(scopesToAsk(req, context, routeScopes(held), held), description), context);
   };
 }
 

@@ -23,6 +23,11 @@ export interface PresentedCredentials {
    * path of `url`.
    */
   htu?(): string;
+  /**
+   * The request's parsed body (a JSON-RPC message or batch), when the app parsed one: a 403 for
+   * lacking scope names what `mcpPolicy` rules require of that call too. Asked only then.
+   */
+  operation?(): unknown;
 }
 
 const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';

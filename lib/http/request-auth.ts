@@ -20,14 +20,41 @@ export interface RequestContext extends ChallengeContext {
   readonly operationScopes?: OperationScopes;
   /** The router's source names, so a guard naming another can say so. */
   readonly sourceNames?: readonly string[];
+  /**
+   * Sources with their own `requiredScopes`: for a token one of them accepted, the context the
+   * request carries names that list as `scopes` (see `contextForSource`).
+   */
+  readonly scopesBySource?: ReadonlyMap<string, readonly string[]>;
+}
+
+const bySourceContexts = new WeakMap<RequestContext, Map<string, RequestContext>>();
+
+/**
+ * The context a request whose token `source` accepted carries: `context` itself, or, when that
+ * source has its own `requiredScopes`, a copy naming them as `scopes`, so that guards and
+ * `mcpPolicy` challenge with the list the token was held to. Made once per context and source.
+ */
+export function contextForSource(context: RequestContext, source: string): RequestContext {
+  const own = context.scopesBySource?.get(source);
+  if (own === undefined) return context;
+  let contexts = bySourceContexts.get(context);
+  if (!contexts) bySourceContexts.set(context, (contexts = new Map()));
+  let derived = contexts.get(source);
+  if (!derived) contexts.set(source, (derived = Object.freeze({ ...context, scopes: own })));
+  return derived;
+}
+
+/** A request's parsed body (`express.json()`'s `req.body`), or `undefined`. */
+export function parsedBody(req: IncomingMessage): unknown {
+  return (req as IncomingMessage & { body?: unknown }).body;
 }
 
 /**
- * What an `mcpPolicy` requires of a request's parsed body, given the scopes the token holds
- * (`undefined`: not known, e.g. no token), so that the alternative of an `anyScopes` rule the
- * token already uses is the one named.
+ * What an `mcpPolicy` requires of a request's parsed JSON-RPC body, given the scopes the token
+ * holds (`undefined`: not known, e.g. no token), so that the alternative of an `anyScopes` rule
+ * the token already uses is the one named.
  */
-export type OperationScopes = (req: IncomingMessage, held?: readonly string[]) => readonly string[];
+export type OperationScopes = (body: unknown, held?: readonly string[]) => readonly string[];
 
 /**
  * How `mcpPolicy(rules, { auth })` tells the `multiAuth` router about itself: a method under

@@ -354,11 +354,6 @@ function declaredScopes(policy: CompiledPolicy, held: readonly string[] | undefi
   return [...needed];
 }
 
-/** A parsed body as the policy reads it, or `undefined` for a request without one. */
-function parsedBody(req: IncomingMessage): unknown {
-  return (req as IncomingMessage & { body?: unknown }).body;
-}
-
 /**
  * Which MCP requests a token may make: "machine tokens may list tools but not call them",
  * "`delete_repo` needs `repo:admin`". Express middleware for the MCP endpoint, after
@@ -406,10 +401,8 @@ export function mcpPolicy(rules: McpPolicyRules, options: McpPolicyOptions = {})
   // Where the middleware would find them on the request; for an AuthInfo that did not come
   // through multiAuth, the `auth` option's, else none.
   const fallbackScopes: readonly string[] = Array.isArray(options.auth?.requiredScopes) ? options.auth.requiredScopes : [];
-  const forRouter: OperationScopes = (req, held) => {
-    const body = parsedBody(req);
-    return body === undefined || body === null || typeof body !== 'object' ? [] : declaredScopes(policy, held, requestsIn(body));
-  };
+  const forRouter: OperationScopes = (body, held) =>
+    body === undefined || body === null || typeof body !== 'object' ? [] : declaredScopes(policy, held, requestsIn(body));
   const register = (options.auth as { [REGISTER_OPERATION_SCOPES]?: unknown } | undefined)?.[REGISTER_OPERATION_SCOPES];
   const requiredFor = typeof register === 'function' ? (register as RegisterOperationScopes)(forRouter) : undefined;
   /** What the router requires of this token: its context's, else its source's, else the router's. */

@@ -66,7 +66,7 @@ const SECRET_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 /** Every option `jwtVerifier` takes: add a new option's name here, or it is refused as a typo. */
 const JWT_VERIFIER_OPTIONS: readonly string[] = [
   'name', 'issuer', 'audience', 'jwksUri', 'publicKey', 'secret', 'algorithms', 'clockTolerance', 'maxTokenAge',
-  'typ', 'requiredClaims', 'scopeClaim', 'clientIdClaim', 'jwks', 'allowHttp', 'validators', 'maxIssuers', 'requiredScopes',
+  'typ', 'requiredClaims', 'scopeClaim', 'clientIdClaim', 'requiredScopes', 'jwks', 'allowHttp', 'validators', 'maxIssuers',
 ];
 const JWKS_OPTIONS: readonly string[] = ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs', 'failureBackoffMs'];
 

@@ -5,7 +5,7 @@ import type { IssuerResolverContext } from '../../lib/sources/issuer-resolver';
 import type { Decision } from '../../lib/core/types';
 import { appWith } from '../support/app';
 import { startIssuer, type Issuer } from '../support/issuer';
-import { AUDIENCE, KeyServer } from '../support/key-server';
+import { AUDIENCE, hmacToken, KeyServer } from '../support/key-server';
 
 const RESOURCE = 'http://127.0.0.1/mcp';
 
@@ -138,6 +138,16 @@ describe('jwtVerifier with an issuer resolver: what a flood of issuers can cost'
     await verify('t0');
     expect(keys.requests('/t0/.well-known/openid-configuration')).toBe(2);
     expect(keys.requests('/t1/.well-known/openid-configuration')).toBe(1);
+  });
+
+  it("takes a per-issuer secret (HS256), and answers 503 for one too short to be safe, never accepting with it", async () => {
+    const secret = 'tenant-s3cret-0123456789abcdef-0123456789';
+    const iss = 'https://hs-tenant.example.com';
+    const now = Math.floor(Date.now() / 1000);
+    const token = hmacToken({ iss, aud: AUDIENCE, sub: 'u', client_id: 'c', exp: now + 300, iat: now }, secret);
+    const withSecret = (s: string) => multiAuth({ verifiers: jwtVerifier({ audience: AUDIENCE, issuer: () => [{ issuer: iss, secret: s, alg: 'HS256' }] }), cache: false });
+    expect((await withSecret(secret).verify(token)).source).toBe('jwt');
+    await expect(withSecret('short').verify(hmacToken({ iss, aud: AUDIENCE, sub: 'u', exp: now + 300 }, 'short'))).rejects.toMatchObject({ status: 503 });
   });
 
   it('refuses maxIssuers without a resolver, and a resolver with no audience, at construction', () => {

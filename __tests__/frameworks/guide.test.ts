@@ -37,7 +37,7 @@ interface Started {
 async function run(code: string): Promise<Started> {
   const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
   const module = { exports: {} as Record<string, unknown> };
-  const load = (id: string): unknown => (id === 'express-multiauth' ? require('../../lib/index') : require(id));
+  const load = (id: string): unknown => jest.requireActual(id === 'express-multiauth' ? '../../lib/index' : id);
   process.env.PORT = '0';
   process.env.CI_KEY = CI_KEY;
   new Function('require', 'module', 'exports', js)(load, module, module.exports);

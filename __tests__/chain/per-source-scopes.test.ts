@@ -13,7 +13,7 @@ import { introspectionVerifier } from '../../lib/sources/introspection-verifier'
 import { jwtVerifier } from '../../lib/sources/jwt-verifier';
 import { middlewareVerifier } from '../../lib/sources/middleware-verifier';
 import { staticTokenVerifier } from '../../lib/sources/static-token-verifier';
-import { oneTokenVerifier, parseBearerChallenge } from '../support/app';
+import { behavingVerifier, oneTokenVerifier, parseBearerChallenge } from '../support/app';
 
 const METADATA = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
@@ -77,6 +77,18 @@ describe("a source's own requiredScopes", () => {
     const ruled = await request(app(a, policy)).post('/mcp').set(bearer('ci-deploy-key-0000')).send(call);
     expect(scopeOf(ruled)).toBe('ci:deploy ci:prod');
     expect(policy.scopeChallenge({ request: call, authInfo: await a.verify('ci-deploy-key-0000') })?.scopes).toEqual(['ci:deploy', 'ci:prod']);
+  });
+
+  it('a source that says insufficient_scope without naming scopes is answered with its own list', async () => {
+    const saysTooSmall = Object.assign(
+      behavingVerifier('partner', () => {
+        throw Object.assign(new Error('scope too small'), { errorCode: 'insufficient_scope' });
+      }),
+      { requiredScopes: ['partner:use'] },
+    );
+    const res = await request(app(multiAuth({ verifiers: [saysTooSmall], requiredScopes: ['mcp:read'] }))).post('/mcp').set(bearer('partner-token')).send({});
+    expect(res.status).toBe(403);
+    expect(scopeOf(res)).toBe('partner:use');
   });
 
   it('a custom verifier declares them as a requiredScopes property', async () => {

@@ -121,13 +121,14 @@ export class TokenDecision {
       }
       if (result.outcome === 'insufficient_scope') {
         // A source that recognised the token said its scope is too small (the MCP SDKs'
-        // InsufficientScopeError): a 403 naming the scopes it named, else the router's. Not
+        // InsufficientScopeError): a 403 naming the scopes it named, else the ones it is held to
+        // (its own requiredScopes, else the router's). Not
         // remembered: it is not a rejection of the token, and another route may need less.
         const source = result.attempts[result.attempts.length - 1].source;
         decision.outcome = 'insufficient_scope';
         decision.status = 403;
         decision.source = source;
-        return { error: new InsufficientScopeError(result.scopes ?? options.requiredScopes, SOURCE_LACKS_SCOPE), decision };
+        return { error: new InsufficientScopeError(result.scopes ?? options.scopeRules.requiredFor(source), SOURCE_LACKS_SCOPE), decision };
       }
       // Remembered only when some source was asked: a token every source refused on its
       // synchronous "not mine" check costs as little to refuse again, and a flood of such

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { firstString, resourceFromAudience, scopeList } from '../core/claims';
-import { InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
+import { firstString, isScopeToken, resourceFromAudience, scopeList } from '../core/claims';
+import { InsufficientScopeError, InvalidTokenError, MultiAuthConfigError, TemporarilyUnavailableError } from '../core/errors';
 import { refuseUnknownOptions } from '../core/options';
 import { sourceRequiredScopes } from '../core/scopes';
 import type { AuthInfo, MultiAuthInfo, TokenVerifier, VerifyContext } from '../core/types';
@@ -171,6 +171,20 @@ function oauthCodeOf(error: unknown): string | undefined {
   const e = error as { code?: unknown; errorCode?: unknown; error?: unknown };
   for (const value of [e.code, e.errorCode, e.error]) if (typeof value === 'string') return value;
   return undefined;
+}
+
+/**
+ * The scopes an `insufficient_scope` error of a middleware names, for the 403's `scope=`: its
+ * `scopes`, else the `scope="…"` of the challenge it carries (express-oauth2-jwt-bearer keeps
+ * them only there). Scope tokens only; `[]` when it names none (the router's then apply).
+ */
+function scopesOfError(error: unknown): string[] {
+  const own = (error as { scopes?: unknown }).scopes;
+  if (Array.isArray(own)) return own.filter(isScopeToken);
+  const headers = (error as { headers?: unknown }).headers;
+  const challenge = isObject(headers) ? headers['WWW-Authenticate'] ?? headers['www-authenticate'] : undefined;
+  const named = typeof challenge === 'string' ? /(?:^|[\s,])scope="([^"]*)"/.exec(challenge)?.[1] : undefined;
+  return named === undefined ? [] : named.split(' ').filter(isScopeToken);
 }
 
 /** The `error` member of an answer's JSON body (object, string or Buffer), when it has one. */
@@ -517,6 +531,10 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
   const sortError = (error: unknown): 'rejected' | 'failed' => classifyError?.(error) ?? classifyNextError(error);
   /** Rejections are thrown too (not resolved `null`) so that the operator sees why. */
   const verdictOn = (error: unknown, what: string): never => {
+    // It recognised the token and found its scope too small: the chain's 403, not a rejection.
+    if (classifyError === undefined && oauthCodeOf(error) === 'insufficient_scope') {
+      throw new InsufficientScopeError(scopesOfError(error), `${name}: ${what} (${describe(error)})`);
+    }
     if (sortError(error) === 'rejected') throw new InvalidTokenError(`${name}: ${what} (${describe(error)})`);
     throw new TemporarilyUnavailableError(`${name}: ${what} (${describe(error)})`, { cause: error });
   };
@@ -550,6 +568,9 @@ export function middlewareVerifier(options: MiddlewareVerifierOptions): Middlewa
         case 'answered':
           if (isRetryableStatus(ending.status) || bodyErrorCode(ending.body) === UNAVAILABLE_CODE) {
             throw new TemporarilyUnavailableError(`${name}: the middleware answered ${ending.status}`);
+          }
+          if (ending.status === 403 && bodyErrorCode(ending.body) === 'insufficient_scope') {
+            throw new InsufficientScopeError([], `${name}: the middleware answered 403 insufficient_scope`);
           }
           throw new InvalidTokenError(`${name}: the middleware answered ${ending.status} instead of calling next`);
         case 'threw':

@@ -104,6 +104,11 @@ export interface IssuerOptions {
   /** `false` makes every authorization request end in `access_denied`. Default `true`. */
   autoApprove?: boolean;
   discovery?: DiscoveryForms;
+  /**
+   * RFC 8705 certificate-bound access tokens: registers `mtlsClient`, whose tokens are bound to
+   * the certificate its token request presents (`TokenRequest.certificate`). Default `false`.
+   */
+  mtls?: boolean;
   /** How long to wait for the child to be ready. Default 20 s (2-core CI machines are slow to start Node). */
   startTimeoutMs?: number;
 }
@@ -120,6 +125,12 @@ export interface TokenRequest extends ClientAuthOptions {
    * proof's key (`cnf.jkt`, `token_type: DPoP`).
    */
   dpop?: string;
+  /**
+   * The client certificate of the token request, as RFC 9440 `Client-Cert` (`:` base64 DER `:`),
+   * as a TLS-terminating proxy in front of the issuer would pass it on. With `mtlsClient` (issuer
+   * started with `mtls: true`) the token is bound to it: `cnf["x5t#S256"]`.
+   */
+  certificate?: string;
 }
 
 /** A successful RFC 6749 token response. */
@@ -187,6 +198,8 @@ export interface Issuer {
   readonly m2mClient: ClientCredential;
   /** A resource server credential: may introspect any token, cannot get tokens. */
   readonly introspectionClient: ClientCredential;
+  /** With `mtls: true`: a client_credentials client whose tokens are bound to its certificate (RFC 8705). */
+  readonly mtlsClient: ClientCredential;
   readonly opaqueResource: string;
   readonly defaultResource: string | null;
   /** The user interactions log in. */
@@ -409,16 +422,18 @@ function makeIssuer(child: ChildProcessWithoutNullStreams, ready: ReadyLine, opt
     keys: ready.keys,
     m2mClient,
     introspectionClient,
+    mtlsClient: { clientId: 'mtls-client', clientSecret: 'mtls-secret' },
     opaqueResource,
     defaultResource,
     accountSub: options.account?.sub ?? 'test-user',
 
-    async tokenResponse({ resource, scope, client = m2mClient, authMethod, ttl, dpop } = {}) {
+    async tokenResponse({ resource, scope, client = m2mClient, authMethod, ttl, dpop, certificate } = {}) {
       const params: Record<string, string> = { grant_type: 'client_credentials' };
       if (resource !== undefined) params.resource = resource;
       if (scope !== undefined) params.scope = scope;
       const headers: Record<string, string> = ttl === undefined ? {} : { 'x-harness-access-token-ttl': String(ttl) };
       if (dpop !== undefined) headers.dpop = dpop;
+      if (certificate !== undefined) headers['client-cert'] = certificate;
       const { status, body } = await postForm(ready.endpoints.token, params, client, authMethod, headers);
       if (status !== 200) throw new IssuerRequestError(`token request failed: ${status} ${JSON.stringify(body)}`, status, body);
       return body as TokenResponse;

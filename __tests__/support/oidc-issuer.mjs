@@ -90,6 +90,7 @@ function readConfig() {
       introspection: { clientId: 'resource-server', clientSecret: 'resource-server-secret', ...clients.introspection },
     },
     extraClients: parsed.extraClients ?? [],
+    mtls: parsed.mtls ?? false,
   };
 }
 
@@ -191,6 +192,24 @@ const clients = [
   serviceClient(introspection, []), // a resource server: authenticates, never gets tokens
   ...config.extraClients,
 ];
+// RFC 8705 §3: a client whose every access token is bound to the certificate it presented.
+if (config.mtls) {
+  clients.push({
+    ...serviceClient({ clientId: 'mtls-client', clientSecret: 'mtls-secret' }, ['client_credentials']),
+    tls_client_certificate_bound_access_tokens: true,
+  });
+}
+
+// ---------------------------------------------------------------------------
+// mTLS. The issuer listens on plain HTTP, as an authorization server behind a TLS-terminating
+// proxy does: the proxy tells it the client's certificate in RFC 9440's Client-Cert header
+// (`:` base64 DER `:`), which the test sends on the token request in the proxy's stead.
+
+function clientCertificate(ctx) {
+  const value = ctx.get('client-cert');
+  const match = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(value ?? '');
+  return match ? new crypto.X509Certificate(Buffer.from(match[1], 'base64')) : undefined;
+}
 
 // ---------------------------------------------------------------------------
 // TTLs. A test can shorten one token's life with the x-harness-access-token-ttl
@@ -270,6 +289,9 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false }, // replaced by the auto-approving handler below
     clientCredentials: { enabled: true },
     registration: { enabled: true },
+    mTLS: config.mtls
+      ? { enabled: true, certificateBoundAccessTokens: true, getCertificate: clientCertificate }
+      : { enabled: false },
     introspection: {
       enabled: true,
       // A resource server credential may introspect anything; any other client only its own tokens.

@@ -2,10 +2,12 @@
 // client certificates, and a client that presents one: the real parts of RFC 8705 mTLS tests.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
 import * as https from 'node:https';
 import type { IncomingHttpHeaders, RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 
 export interface TestCertificate {
@@ -117,5 +119,33 @@ export function tlsRequest(
     });
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/**
+ * A TLS-terminating reverse proxy in front of `upstream` (plain HTTP), as a deployment puts
+ * nginx or Envoy there: it asks the client for a certificate, drops any `Client-Cert` the client
+ * sent itself, and forwards the one the client presented on the TLS connection as RFC 9440
+ * `Client-Cert` (`:` base64 DER `:`).
+ */
+export async function startCertificateProxy(upstream: string): Promise<TlsServer> {
+  const target = new URL(upstream);
+  return startTlsServer((req, res) => {
+    const headers = { ...req.headers };
+    delete headers['client-cert'];
+    const raw = (req.socket as TLSSocket).getPeerCertificate(false)?.raw;
+    if (raw && raw.length > 0) headers['client-cert'] = `:${raw.toString('base64')}:`;
+    const forward = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent: false },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => {
+      res.statusCode = 502;
+      res.end();
+    });
+    req.pipe(forward);
   });
 }

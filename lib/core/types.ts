@@ -74,6 +74,11 @@ export interface MultiAuthInfo {
   extra: { source: string; [key: string]: unknown };
   /** On requests with the DPoP scheme: the RFC 7638 thumbprint of the proof's key, which the token is bound to. */
   dpop?: { jkt: string };
+  /**
+   * For a certificate-bound token (RFC 8705 `cnf["x5t#S256"]`): the SHA-256 thumbprint of the
+   * client certificate the request presented, which the token is bound to.
+   */
+  mtls?: { x5tS256: string };
 }
 
 /** A JWT's parts, decoded but NOT verified, and frozen (deeply): shared by every source. */

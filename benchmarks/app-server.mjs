@@ -1,5 +1,6 @@
 // One configuration under test, alone in this process: Express 5 on 127.0.0.1 with the
 // configuration's auth in front of one route, GET /api, that answers a tiny JSON body.
+import { createServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { cpuUsage, memoryUsage } from 'node:process';
 import express from 'express';
@@ -99,6 +100,22 @@ async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
     app.get('/api', (req, res) => res.json({ ok: true, client: req.auth.payload.client_id }));
     return app;
   }
+  if (id === 13) {
+    // mTLS (RFC 8705) as its README shows: the certificate of the TLS connection, handed over by
+    // getCertificate (its DER; `false`: the peer's certificate alone, the cheaper call).
+    const { auth } = require('express-oauth2-jwt-bearer');
+    app.use(
+      auth({
+        issuer: t.issuer,
+        audience,
+        jwksUri: t.jwksUri,
+        mtls: { enabled: true, required: true },
+        getCertificate: (req) => req.socket.getPeerCertificate(false)?.raw,
+      }),
+    );
+    app.get('/api', (req, res) => res.json({ ok: true, client: req.auth.payload.client_id }));
+    return app;
+  }
   if (id === 3) {
     const { requireBearerAuth } = await import('@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js');
     app.use(requireBearerAuth({ verifier: await joseSdkVerifier({ issuer: t.issuer, audience, jwksUri: t.jwksUri }) }));
@@ -126,6 +143,11 @@ async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
       maxReplayEntriesPerKey: 2_000_000,
     };
     mount(multiAuth({ verifiers: [jwt(target)], dpop }));
+    app.get('/api', multiAuthBody);
+    return app;
+  }
+  if (id === 14) {
+    mount(multiAuth({ verifiers: [jwt(target)], mtls: { required: true } }));
     app.get('/api', multiAuthBody);
     return app;
   }
@@ -160,8 +182,13 @@ let cpuMark;
 serve({
   async start(setup) {
     const app = await buildApp(setup);
+    // mTLS configurations: HTTPS asking every client for a certificate, verified by nobody
+    // (RFC 8705 §2.2: the binding, not a CA, says whose it is).
+    const { tls } = setup;
+    server = tls ? createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false }, app) : undefined;
     await new Promise((resolve, reject) => {
-      server = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
+      if (server) server.listen(0, '127.0.0.1', resolve).once('error', reject);
+      else server = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
     });
     return { port: server.address().port };
   },

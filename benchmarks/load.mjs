@@ -9,9 +9,10 @@ import { dpopProof } from './tokens.mjs';
  * answers that differ from `expect` ({ status, body? , bodyIncludes? }). With `dpopKey`, each
  * request presents its token with the DPoP scheme and a proof of its own: the next of `proofs`
  * (signed before the load starts, so that the client's signing does not compete with the server
- * for the CPUs), then, once they run out, one signed as it is sent.
+ * for the CPUs), then, once they run out, one signed as it is sent. With `tlsOptions` (`{ cert,
+ * key }`), every connection is TLS and presents that client certificate.
  */
-export function runLoad({ url, connections, durationS, tokens, expect, dpopKey, proofs = [] }) {
+export function runLoad({ url, connections, durationS, tokens, expect, dpopKey, proofs = [], tlsOptions }) {
   const htu = new URL('/api', url).href;
   let nextProof = 0;
   const proofFor = (token) => (nextProof < proofs.length ? proofs[nextProof++] : dpopProof(dpopKey, 'GET', htu, token));
@@ -24,6 +25,8 @@ export function runLoad({ url, connections, durationS, tokens, expect, dpopKey, 
     connections,
     pipelining: 1,
     duration: durationS,
+    // mTLS: the client certificate each connection presents (autocannon never verifies the server's).
+    ...(tlsOptions ? { tlsOptions } : {}),
     requests: [
       {
         method: 'GET',

@@ -11,7 +11,7 @@
 //   BENCH_DURATION=5        measured seconds per configuration and round
 //   BENCH_WARMUP=2          warm-up seconds per configuration (not measured)
 //   BENCH_CONNECTIONS=50    concurrent connections
-//   BENCH_CONFIGS=1,...,12  which configurations to run (8 to 10 are references without targets)
+//   BENCH_CONFIGS=1,...,14  which configurations to run (8 to 10 are references without targets)
 //   BENCH_PROFILE=4,6       run these configurations' servers under --cpu-prof, print a summary
 //   BENCH_MEMORY_TOKENS=1000000  tokens for the memory check (0 skips it)
 //   BENCH_STORE_TOKENS=2000      tokens for the shared-store check: a replica's per-process miss answered by Redis vs by introspection (0 skips it)
@@ -29,7 +29,8 @@ import { buildLib } from './build-lib.mjs';
 import { runLoad } from './load.mjs';
 import { summarize } from './profile-summary.mjs';
 import { startChild } from './rpc.mjs';
-import { AUDIENCE, CLIENT_ID, TARGET_SOURCE, accessToken, dpopKey, dpopProof, foreignTokens, makeIssuers } from './tokens.mjs';
+import { request as httpsRequest } from 'node:https';
+import { AUDIENCE, CLIENT_ID, TARGET_SOURCE, accessToken, certificate, dpopKey, dpopProof, foreignTokens, makeIssuers } from './tokens.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -51,7 +52,7 @@ const settings = {
   durationS: envNumber('BENCH_DURATION', 5),
   warmupS: envNumber('BENCH_WARMUP', 2),
   connections: envNumber('BENCH_CONNECTIONS', 50),
-  configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+  configs: envIds('BENCH_CONFIGS', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
   profile: envIds('BENCH_PROFILE', []),
   memoryTokens: envNumber('BENCH_MEMORY_TOKENS', 1_000_000),
   storeTokens: envNumber('BENCH_STORE_TOKENS', 2000),
@@ -79,6 +80,10 @@ const CONFIGURATIONS = [
   // every request; multiAuth caches the token's verification and checks the proof every time.
   { id: 11, label: 'express-oauth2-jwt-bearer auth(), DPoP required, 1 issuer', expect: accepted({ client: CLIENT_ID }), dpop: true },
   { id: 12, label: 'multiAuth, 1 jwtVerifier, default cache, DPoP required', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }), dpop: true },
+  // mTLS (issue 27): HTTPS with requestCert; one token bound to the load client's certificate
+  // (cnf["x5t#S256"]), every connection presenting that certificate, the same for both.
+  { id: 13, label: 'express-oauth2-jwt-bearer auth(), mTLS required, 1 issuer, HTTPS', expect: accepted({ client: CLIENT_ID }), mtls: true },
+  { id: 14, label: 'multiAuth, 1 jwtVerifier, default cache, mTLS required, HTTPS', expect: accepted({ client: CLIENT_ID, source: TARGET_SOURCE }), mtls: true },
 ];
 // Issue 13's targets: jose 6 decides every JWT and pays WebCrypto's toll, so (4)/(2) asks for
 // parity within noise with express-oauth2-jwt-bearer (jose 4 on node:crypto); (5)/(1) sits at the
@@ -89,6 +94,7 @@ const RATIOS = [
   { of: 5, to: 1, target: 0.85 },
   { of: 7, to: 1, target: 0.85 },
   { of: 12, to: 11, target: 1.0 },
+  { of: 14, to: 13, target: 1.0 },
 ];
 /** Ratios printed to explain the targets above; they have no targets of their own. */
 const REFERENCE_RATIOS = [
@@ -142,16 +148,29 @@ function machine() {
   };
 }
 
-async function probe(url, token, expect, key) {
+/** One GET over HTTPS presenting the client certificate `tls` ({ cert, key }): fetch cannot present one. */
+function tlsGet(url, headers, tls) {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { headers, cert: tls.cert, key: tls.key, rejectUnauthorized: false, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode, text: async () => Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function probe(url, token, expect, key, tls) {
   const headers = key ? { authorization: `DPoP ${token}`, dpop: dpopProof(key, 'GET', url, token) } : { authorization: `Bearer ${token}` };
-  const res = await fetch(url, { headers });
+  const res = tls ? await tlsGet(url, headers, tls) : await fetch(url, { headers });
   const body = await res.text();
   const ok = res.status === expect.status && (expect.body === undefined || body === expect.body) && (expect.bodyIncludes === undefined || body.includes(expect.bodyIncludes));
   return { ok, answer: `${res.status} ${body.slice(0, 200)}` };
 }
 
 async function runConfiguration(config, context) {
-  const { keyServer, setup, token, flood, profileDir, profile, dpop } = context;
+  const { keyServer, setup, token, flood, profileDir, profile, dpop, mtls } = context;
   const execArgv = profile && settings.profile.includes(config.id)
     ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `config-${config.id}.cpuprofile`]
     : [];
@@ -159,22 +178,23 @@ async function runConfiguration(config, context) {
   const load1 = os.loadavg()[0];
   const app = startChild(join(here, 'app-server.mjs'), { execArgv });
   try {
-    const { port } = await app.call('start', { ...setup, id: config.id });
-    const url = `http://127.0.0.1:${port}/api`;
-    const tokens = config.flood ? flood : config.dpop ? [dpop.token] : [token];
+    const { port } = await app.call('start', { ...setup, id: config.id, ...(config.mtls ? { tls: mtls.server } : {}) });
+    const url = `${config.mtls ? 'https' : 'http'}://127.0.0.1:${port}/api`;
+    const tokens = config.flood ? flood : config.dpop ? [dpop.token] : config.mtls ? [mtls.token] : [token];
+    const tlsOptions = config.mtls ? { cert: mtls.client.cert, key: mtls.client.key } : undefined;
     const dpopKey = config.dpop ? dpop.key : undefined;
     // Single-use proofs, signed before each load so the client's signing stays out of it.
     const proofs = (count) => (dpopKey ? Array.from({ length: count }, () => dpopProof(dpopKey, 'GET', url, tokens[0])) : []);
-    const check = await probe(url, tokens[0], config.expect, dpopKey);
+    const check = await probe(url, tokens[0], config.expect, dpopKey, tlsOptions);
     if (!check.ok) log(`configuration ${config.id}: first answer is wrong: ${check.answer}`);
     if (settings.warmupS > 0) {
       const warm = proofs(Math.ceil(settings.dpopProofs * settings.warmupS / Math.max(1, settings.durationS)));
-      await runLoad({ url, connections: settings.connections, durationS: settings.warmupS, tokens, expect: config.expect, dpopKey, proofs: warm });
+      await runLoad({ url, connections: settings.connections, durationS: settings.warmupS, tokens, expect: config.expect, dpopKey, proofs: warm, tlsOptions });
     }
     const measured = proofs(settings.dpopProofs);
     await app.call('mark');
     const clientMark = process.cpuUsage();
-    const result = await runLoad({ url, connections: settings.connections, durationS: settings.durationS, tokens, expect: config.expect, dpopKey, proofs: measured });
+    const result = await runLoad({ url, connections: settings.connections, durationS: settings.durationS, tokens, expect: config.expect, dpopKey, proofs: measured, tlsOptions });
     const client = process.cpuUsage(clientMark);
     const server = await app.call('stats');
     await app.stop();
@@ -298,10 +318,15 @@ async function main() {
   const key = dpopKey();
   const dpop = { key, token: accessToken(target, lifetime, { cnf: { jkt: key.jkt } }) };
   const flood = settings.configs.includes(7) ? foreignTokens(settings.floodTokens || 1) : [];
+  let mtls;
+  if (settings.configs.some((id) => CONFIGURATIONS.find((c) => c.id === id)?.mtls)) {
+    const client = certificate('bench-client');
+    mtls = { server: certificate('localhost', 'IP:127.0.0.1'), client, token: accessToken(target, lifetime, { cnf: { 'x5t#S256': client.x5tS256 } }) };
+  }
   const setup = { bundle, audience: AUDIENCE, sources, target: TARGET_SOURCE, staticKey: `ci_${randomBytes(24).toString('base64url')}` };
   const profileDir = join(here, '.profiles');
   if (settings.profile.length > 0) mkdirSync(profileDir, { recursive: true });
-  const context = () => ({ keyServer, setup, token, flood, profileDir, dpop });
+  const context = () => ({ keyServer, setup, token, flood, profileDir, dpop, mtls });
 
   log(`${settings.rounds} round(s) x ${settings.configs.length} configurations x (${settings.warmupS} s warm-up + ${settings.durationS} s), ${settings.connections} connections, token ${token.length} chars`);
   for (const id of settings.configs) if (!CONFIGURATIONS.some((c) => c.id === id)) throw new Error(`BENCH_CONFIGS: no configuration ${id}`);

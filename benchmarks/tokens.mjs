@@ -1,7 +1,11 @@
 // Keys, issuers and tokens for the benchmark. Every issuer has its own RSA-2048 key (RS256 is
 // what most identity providers sign access tokens with); tokens are signed here with
 // node:crypto so that no library under test takes part in making them.
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const AUDIENCE = 'https://mcp.bench.test/mcp';
 export const CLIENT_ID = 'bench-client';
@@ -98,4 +102,29 @@ export function foreignTokens(count) {
     tokens[i] = `${b64url(header)}.${b64url(payload)}.${randomBytes(256).toString('base64url')}`;
   }
   return tokens;
+}
+
+/**
+ * A self-signed certificate and its P-256 key, made by the openssl command line as an operator
+ * would: `{ cert, key }` PEMs and `x5tS256`, the RFC 8705 thumbprint a token bound to it carries
+ * (base64url of the SHA-256 of the DER). `san` adds subjectAltNames (for the server's own).
+ */
+export function certificate(commonName, san) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-mtls-'));
+  try {
+    const keyFile = join(dir, 'key.pem');
+    const certFile = join(dir, 'cert.pem');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${commonName}`,
+      '-days', '2', '-keyout', keyFile, '-out', certFile, ...(san ? ['-addext', `subjectAltName=${san}`] : []),
+    ], { stdio: 'pipe' });
+    const der = execFileSync('openssl', ['x509', '-in', certFile, '-outform', 'DER']);
+    return {
+      cert: readFileSync(certFile, 'utf8'),
+      key: readFileSync(keyFile, 'utf8'),
+      x5tS256: createHash('sha256').update(der).digest('base64url'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,8 +1,8 @@
 // lib/mtls/: RFC 8705 certificate-bound access tokens on the resource server: the options
-// (options), where the request's client certificate comes from, the TLS socket or an RFC 9440
-// header sent by a trusted proxy (certificate), and whether an accepted token's `cnf["x5t#S256"]`
-// fits it (binding). node:crypto's X509Certificate parses certificates; this folder decides
-// which one counts. May import core/ and http/.
+// (options) and where the request's client certificate comes from, the TLS socket or an RFC 9440
+// header sent by a trusted proxy (certificate). Whether an accepted token's `cnf["x5t#S256"]`
+// fits it is the chain's one binding rule (chain/binding). node:crypto's X509Certificate parses
+// certificates; this folder decides which one counts. May import core/ and http/.
 
 import { BlockList, isIP } from 'node:net';
 import { MultiAuthConfigError } from '../core/errors';

@@ -6,6 +6,7 @@ export type { MultiAuthOptions } from './chain/config';
 export type { CacheOptions } from './chain/result-cache';
 export { DECISION_CHANNEL, VERIFY_CHANNEL, type DecisionMessage, type VerifyTraceContext } from './chain/tracing';
 export type { DpopOptions, DpopAlgorithm } from './dpop/options';
+export type { MtlsOptions } from './mtls/options';
 
 // Sources
 export { staticTokenVerifier, type StaticTokenVerifierOptions, type StaticTokenEntry } from './sources/static-token-verifier';
@@ -78,6 +79,7 @@ export type {
   AuthServer,
   VerifyContext,
   DpopRouteContext,
+  MtlsRouteContext,
   InspectedToken,
   UnverifiedJwt,
   Attempt,

@@ -15,6 +15,8 @@ import { getAuth } from '../../lib/http/request-auth';
 import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
 import { closeServer, listenOnLoopback } from '../support/loopback';
 import { makeCertificate, startCertificateProxy, startTlsServer, tlsRequest, type TestCertificate, type TlsServer } from '../support/tls';
+import { makeProof, proofKey } from '../support/dpop';
+import { MultiAuthError } from '../../lib/core/errors';
 
 const RESOURCE = 'https://mcp.example.test/mcp';
 
@@ -141,5 +143,55 @@ describe('the primary\'s protected-resource metadata', () => {
     const res = await request(express().use(auth)).get(metadataPath);
     expect(res.status).toBe(200);
     expect(res.body).not.toHaveProperty('tls_client_certificate_bound_access_tokens');
+  });
+});
+
+// oidc-provider binds a token one way only ("multiple proof-of-possession mechanisms are not
+// allowed"), so this one is signed with the issuer's own key, claims written by the test.
+describe('a token bound to a DPoP key and to a certificate', () => {
+  let server: TlsServer;
+  let origin = '';
+  let token: string;
+  let key: Awaited<ReturnType<typeof proofKey>>;
+  beforeAll(async () => {
+    key = await proofKey();
+    const now = Math.floor(Date.now() / 1000);
+    token = await issuer.signJwt({
+      iss: issuer.issuer, aud: RESOURCE, client_id: 'mtls-client', sub: 'mtls-client', scope: 'mcp:read',
+      iat: now, exp: now + 600, jti: 'both-ways', cnf: { jkt: key.jkt, 'x5t#S256': alice.x5tS256 },
+    });
+    server = await startTlsServer(app({ dpop: { url: () => `${origin}/whoami` } }));
+    origin = server.origin;
+  });
+  afterAll(() => server?.close());
+
+  const dpopHeaders = async () => ({
+    authorization: `DPoP ${token}`,
+    dpop: await makeProof(key, { htm: 'GET', htu: `${origin}/whoami`, token }),
+  });
+
+  it('is accepted with its proof over a connection with its certificate', async () => {
+    const res = await tlsRequest(`${origin}/whoami`, { client: alice, headers: await dpopHeaders() });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ source: 'corp-jwt', mtls: { x5tS256: alice.x5tS256 } });
+  });
+
+  it('is refused with its proof but without its certificate', async () => {
+    const res = await tlsRequest(`${origin}/whoami`, { client: mallory, headers: await dpopHeaders() });
+    expect(res.status).toBe(401);
+  });
+
+  it('is refused with its certificate but as Bearer (no proof)', async () => {
+    const res = await tlsRequest(`${origin}/whoami`, { client: alice, headers: bearer(token) });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('auth.verify(token)', () => {
+  it('refuses a certificate-bound token: there is no request, so no certificate', async () => {
+    const auth = multiAuth({ verifiers: [jwtVerifier({ name: 'corp-jwt', issuer: issuer.issuer, audience: RESOURCE })], mtls: true });
+    const refusal = await auth.verify(jwt).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(MultiAuthError);
+    expect((refusal as MultiAuthError).code).toBe('invalid_token');
   });
 });

@@ -1,6 +1,7 @@
 import { InsufficientScopeError, InvalidTokenError } from '../core/errors';
 import type { ResolvedDpopOptions } from '../dpop/options';
-import { bindingProblem, type BindingEvidence, type BindingPolicy } from './binding';
+import type { ResolvedMtlsOptions } from '../mtls/options';
+import { bindingOf, bindingProblem, type BindingEvidence, type BindingPolicy } from './binding';
 import type { Decision, MultiAuthInfo } from '../core/types';
 import type { Verdict } from './answer';
 import { scopeRefusals } from './scope-refusal';
@@ -23,6 +24,7 @@ export interface AcceptanceRules {
   readonly scopeRules: ScopeRules;
   readonly resourceMetadataUrl: string | undefined;
   readonly dpop: ResolvedDpopOptions | undefined;
+  readonly mtls: ResolvedMtlsOptions | undefined;
 }
 
 /**
@@ -40,11 +42,14 @@ export function concludeAccepted(rules: AcceptanceRules, info: MultiAuthInfo, de
   decision.source = info.source;
   decision.clientId = info.clientId;
   // For every source, whatever the dpop option: a sender-constrained token is never a bearer token.
-  const unbound = bindingProblem(info, possession, bindingPolicyOf(rules.dpop));
+  const unbound = bindingProblem(info, possession, bindingPolicyOf(rules));
   if (unbound) {
     decision.reason = unbound;
     return { error: new InvalidTokenError(REJECTED), decision };
   }
+  // Told to handlers only for a token the certificate was checked against: any other request's
+  // certificate says nothing about the token.
+  if (possession.x5tS256 !== undefined && bindingOf(info).x5tS256.length > 0) info.mtls = { x5tS256: possession.x5tS256 };
   const lacking = rules.scopeRules.check(info);
   if (lacking) {
     decision.outcome = 'insufficient_scope';
@@ -59,16 +64,21 @@ export function concludeAccepted(rules: AcceptanceRules, info: MultiAuthInfo, de
 }
 
 const NO_BINDING_CHECKS: BindingPolicy = Object.freeze({});
-const policies = new WeakMap<ResolvedDpopOptions, BindingPolicy>();
+const policies = new WeakMap<AcceptanceRules, BindingPolicy>();
+
+/** `required` of the dpop or mtls option as the binding rule asks it: per source. */
+function requirement(required: true | ReadonlySet<string>): { required(source: string): boolean } {
+  return { required: (source: string) => required === true || required.has(source) };
+}
 
 /** What the binding rule may check and demand under these options, built once per router. */
-function bindingPolicyOf(dpop: ResolvedDpopOptions | undefined): BindingPolicy {
-  if (!dpop) return NO_BINDING_CHECKS;
-  let policy = policies.get(dpop);
+function bindingPolicyOf(rules: AcceptanceRules): BindingPolicy {
+  const { dpop, mtls } = rules;
+  if (!dpop && !mtls) return NO_BINDING_CHECKS;
+  let policy = policies.get(rules);
   if (!policy) {
-    const { required } = dpop;
-    policy = Object.freeze({ dpop: { required: (source: string) => required === true || required.has(source) } });
-    policies.set(dpop, policy);
+    policy = Object.freeze({ ...(dpop ? { dpop: requirement(dpop.required) } : {}), ...(mtls ? { mtls: requirement(mtls.required) } : {}) });
+    policies.set(rules, policy);
   }
   return policy;
 }

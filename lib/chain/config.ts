@@ -3,6 +3,7 @@ import { checkScopes } from '../core/claims';
 import { OFFLINE_ACCESS, ScopeHierarchy } from '../core/scopes';
 import { refuseSurroundingWhitespace, refuseUnknownOptions } from '../core/options';
 import { resolveDpopOptions, type DpopOptions, type ResolvedDpopOptions } from '../dpop/options';
+import { resolveMtlsOptions, type MtlsOptions, type ResolvedMtlsOptions } from '../mtls/options';
 import type { CacheOptions } from './result-cache';
 import { toSharedStore, type KeyvLike, type SharedStore } from '../transport/shared-store';
 import type { NamedSource } from './source-chain';
@@ -62,6 +63,13 @@ export interface MultiAuthOptions {
    */
   dpop?: boolean | DpopOptions;
   /**
+   * Accept mTLS certificate-bound tokens (RFC 8705): a token whose source reports
+   * `cnf["x5t#S256"]` only with a client certificate of that thumbprint, from the TLS connection
+   * or from a trusted proxy's RFC 9440 `Client-Cert` header. `true` for the defaults. Off by
+   * default: then every certificate-bound token is refused, since nothing would check it.
+   */
+  mtls?: boolean | MtlsOptions;
+  /**
    * A Keyv-compatible store shared by every replica (e.g. `new Keyv(new KeyvRedis(url))`), or
    * `sharedStore(keyv, { timeoutMs })`. A rejection one replica learnt from a source is then
    * refused by the others without asking (for `cache.negativeTtlMs`). A store that fails or
@@ -85,13 +93,14 @@ export interface ResolvedConfig {
   maxTokenLength: number;
   onDecision: ((decision: Decision, req: Request | undefined) => void) | undefined;
   dpop: ResolvedDpopOptions | undefined;
+  mtls: ResolvedMtlsOptions | undefined;
   store: SharedStore | undefined;
 }
 
 /** Every option `multiAuth` takes: add a new option's name here, or it is refused as a typo. */
 export const MULTI_AUTH_OPTIONS: readonly string[] = [
   'primary', 'verifiers', 'requiredScopes', 'scopeHierarchy', 'resourceMetadataUrl', 'authRequired',
-  'timeoutMs', 'cache', 'maxTokenLength', 'onDecision', 'dpop', 'store',
+  'timeoutMs', 'cache', 'maxTokenLength', 'onDecision', 'dpop', 'mtls', 'store',
 ];
 const CACHE_OPTIONS: readonly string[] = ['max', 'ttlMs', 'negativeMax', 'negativeTtlMs'];
 const MAX_TIMER_MS = 2_147_483_647;
@@ -259,6 +268,7 @@ export function resolveConfig(options: MultiAuthOptions): ResolvedConfig {
     cache,
     maxTokenLength: options.maxTokenLength === undefined ? 8_192 : Math.floor(checkPositiveNumber(options.maxTokenLength, 'maxTokenLength')),
     onDecision: options.onDecision as ResolvedConfig['onDecision'],
+    mtls: resolveMtlsOptions(options.mtls, sources.map((s) => s.name)),
     dpop: withReplayStore(
       resolveDpopOptions(options.dpop, sources.map((s) => s.name), primaryUrl === undefined ? undefined : new URL(primaryUrl).origin),
       store,

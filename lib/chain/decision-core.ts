@@ -9,6 +9,7 @@ import { assertB64Token, isB64Token, takeBearerCredentials } from '../http/token
 import { takeDpopToken } from '../dpop/request';
 import { answerOf, noCredentials, refusedRequest, type Answer } from './answer';
 import { tokenId, type DecisionReporter } from './decision-report';
+import type { Possession } from './conclude';
 import type { DpopStep } from './dpop-step';
 import type { TokenDecision } from './token-decision';
 import { traceVerification } from './tracing';
@@ -20,6 +21,8 @@ export interface DecisionCoreOptions {
   readonly context: RequestContext;
   /** The DPoP request step, when `dpop` is on. */
   readonly dpop: DpopStep | undefined;
+  /** Whether requests' client certificates count (`mtls` on): only then is one asked for. */
+  readonly mtls: boolean;
 }
 
 /**
@@ -44,29 +47,41 @@ export class DecisionCore {
   decide(presented: PresentedCredentials, req?: IncomingMessage): Answer | Promise<Answer> {
     const { context, dpop } = this.options;
     let raw: string | undefined;
+    let dpopToken: string | undefined;
     try {
       raw = takeBearerCredentials(presented);
-      if (raw === undefined && dpop) {
-        const dpopToken = takeDpopToken(presented);
-        if (dpopToken !== undefined) return dpop.decide(dpopToken, presented, req);
-      }
+      if (raw === undefined && dpop) dpopToken = takeDpopToken(presented);
     } catch (error) {
       return refusedRequest(error as InvalidRequestError, context);
     }
+    if (raw === undefined && dpopToken === undefined) return noCredentials(context, this.options.authRequired);
+    let possession: Possession = NO_POSSESSION;
+    if (this.options.mtls) {
+      // Before any token is looked at: a request that claims a certificate it may not have is
+      // refused as such, whatever its token.
+      try {
+        const x5tS256 = presented.clientCertificate?.();
+        if (x5tS256 !== undefined) possession = { x5tS256 };
+      } catch (error) {
+        if (!(error instanceof InvalidRequestError)) throw error;
+        return refusedRequest(error, dpopToken !== undefined && dpop ? dpop.context : context);
+      }
+    }
+    if (dpopToken !== undefined && dpop) return dpop.decide(dpopToken, presented, req, possession);
     if (raw === undefined) return noCredentials(context, this.options.authRequired);
     const token = inspectToken(raw);
     const now = Date.now();
     // A cached token is answered at once. It is the same string (by SHA-256) as one that passed
     // every check below when it was cached, so those checks are left to tokens the cache does
     // not know.
-    const cached = this.tokens.fromCache(token, now, NO_POSSESSION);
+    const cached = this.tokens.fromCache(token, now, possession);
     if (cached) return answerOf(cached, context, raw, presented);
     try {
       assertB64Token(raw);
     } catch (error) {
       return refusedRequest(error as InvalidRequestError, context);
     }
-    return traceVerification(req, () => tokenId(token), () => this.tokens.fromChain(token, req, now, NO_POSSESSION)).then((verdict) =>
+    return traceVerification(req, () => tokenId(token), () => this.tokens.fromChain(token, req, now, possession)).then((verdict) =>
       answerOf(verdict, context, raw, presented),
     );
   }
@@ -98,5 +113,5 @@ export class DecisionCore {
   }
 }
 
-/** A Bearer request proves possession of nothing but the token. */
-const NO_POSSESSION = Object.freeze({});
+/** A Bearer request without a client certificate proves possession of nothing but the token. */
+const NO_POSSESSION: Possession = Object.freeze({});

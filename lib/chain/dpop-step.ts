@@ -10,6 +10,7 @@ import { htuFor, takeProof } from '../dpop/request';
 import { answerOf, refusedRequest, type Answer, type Verdict } from './answer';
 import type { DecisionReporter } from './decision-report';
 import { tokenId } from './decision-report';
+import type { Possession } from './conclude';
 import type { TokenDecision } from './token-decision';
 import { traceVerification } from './tracing';
 import type { InvalidRequestError } from '../core/errors';
@@ -29,22 +30,25 @@ export class DpopStep {
     private readonly tokens: TokenDecision,
     private readonly reporter: DecisionReporter,
     /** The challenge settings of a request that used the DPoP scheme. */
-    private readonly context: RequestContext,
+    readonly context: RequestContext,
     /** `dpop.url` when it is an origin: the fallback for an adapter that computes no `htu`. */
     private readonly origin: string | undefined,
   ) {}
 
-  /** The answer to a DPoP request carrying `raw`; `req` is handed to the sources only. */
-  async decide(raw: string, presented: PresentedCredentials, req: IncomingMessage | undefined): Promise<Answer> {
+  /**
+   * The answer to a DPoP request carrying `raw`; `req` is handed to the sources only. `shown`:
+   * what else the request proved, checked before (its client certificate, with mTLS).
+   */
+  async decide(raw: string, presented: PresentedCredentials, req: IncomingMessage | undefined, shown: Possession = {}): Promise<Answer> {
     try {
       assertB64Token(raw);
     } catch (error) {
       return refusedRequest(error as InvalidRequestError, this.context);
     }
-    return answerOf(await this.verdict(raw, presented, req), this.context, raw, presented);
+    return answerOf(await this.verdict(raw, presented, req, shown), this.context, raw, presented);
   }
 
-  private async verdict(raw: string, presented: PresentedCredentials, req: IncomingMessage | undefined): Promise<Verdict> {
+  private async verdict(raw: string, presented: PresentedCredentials, req: IncomingMessage | undefined, shown: Possession): Promise<Verdict> {
     const token = inspectToken(raw);
     const now = Date.now();
     let proof: VerifiedProof;
@@ -53,7 +57,7 @@ export class DpopStep {
     } catch (error) {
       return this.proofRefused(token, error);
     }
-    const possession = { dpopJkt: proof.jkt };
+    const possession: Possession = { ...shown, dpopJkt: proof.jkt };
     const verdict =
       this.tokens.fromCache(token, now, possession) ??
       (await traceVerification(req, () => tokenId(token), () => this.tokens.fromChain(token, req, now, possession)));

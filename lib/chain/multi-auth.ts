@@ -65,13 +65,14 @@ export type MultiAuth = Router & {
  */
 export function multiAuth(options: MultiAuthOptions): MultiAuth {
   const config = resolveConfig(options);
-  const { sources, requiredScopes, dpop } = config;
+  const { sources, requiredScopes, dpop, mtls } = config;
   const requiresDpop = (name: string): boolean => dpop !== undefined && (dpop.required === true || dpop.required.has(name));
   const noop: RequestHandler = (_req, _res, next) => next();
   const routes: RequestHandler = config.primary
     ? mountedAtRoot(config.primary.routes({
         requiredScopes: [...requiredScopes],
         ...(dpop ? { dpop: { algorithms: [...dpop.algorithms], required: requiresDpop(sources[0].name) } } : {}),
+        ...(mtls ? { mtls: { required: mtls.required === true || mtls.required.has(sources[0].name) } } : {}),
       }))
     : noop;
 
@@ -107,8 +108,8 @@ export function multiAuth(options: MultiAuthOptions): MultiAuth {
         typeof dpop.url === 'string' ? dpop.url : undefined,
       )
     : undefined;
-  const core = new DecisionCore(tokens, reporter, { authRequired: config.authRequired, context: challenge, dpop: dpopStep });
-  const bearer = nodeBearer(core, reporter, dpop) as RequestHandler;
+  const core = new DecisionCore(tokens, reporter, { authRequired: config.authRequired, context: challenge, dpop: dpopStep, mtls: mtls !== undefined });
+  const bearer = nodeBearer(core, reporter, dpop, mtls) as RequestHandler;
 
   const ready = async (options: { timeoutMs?: number } = {}): Promise<ReadyReport> => {
     const limit = options.timeoutMs;

@@ -5,6 +5,8 @@ import { credentialHeaders, hasFormAccessToken, type PresentedCredentials } from
 import { parsedBody, setAuth, setChallengeContext } from '../http/request-auth';
 import { requestUrl } from '../dpop/request';
 import type { ResolvedDpopOptions } from '../dpop/options';
+import { presentedCertificate } from '../mtls/certificate';
+import type { ResolvedMtlsOptions } from '../mtls/options';
 import type { Answer } from './answer';
 import type { DecisionCore } from './decision-core';
 import type { DecisionReporter } from './decision-report';
@@ -27,6 +29,7 @@ class NodePresented implements PresentedCredentials {
   constructor(
     private readonly req: IncomingMessage,
     private readonly configuredUrl: ResolvedDpopOptions['url'] | undefined,
+    private readonly mtls: ResolvedMtlsOptions | undefined,
   ) {
     const headers = credentialHeaders(req);
     this.authorization = headers.authorization;
@@ -43,6 +46,10 @@ class NodePresented implements PresentedCredentials {
   operation(): unknown {
     return parsedBody(this.req);
   }
+
+  clientCertificate(): string | undefined {
+    return this.mtls && presentedCertificate(this.req, this.mtls)?.x5tS256;
+  }
 }
 
 /**
@@ -50,7 +57,12 @@ class NodePresented implements PresentedCredentials {
  * to the decision core, then delivers the answer (reports it, and sets `req.auth` and calls
  * `next()`, or writes the refusal with `statusCode`/`setHeader`/`end`).
  */
-export function nodeBearer(core: DecisionCore, reporter: DecisionReporter, dpop: ResolvedDpopOptions | undefined): NodeMiddleware {
+export function nodeBearer(
+  core: DecisionCore,
+  reporter: DecisionReporter,
+  dpop: ResolvedDpopOptions | undefined,
+  mtls: ResolvedMtlsOptions | undefined,
+): NodeMiddleware {
   const configuredUrl = dpop?.url;
   return (req, res, next) => {
     const deliver = (answer: Answer): void => {
@@ -76,7 +88,7 @@ export function nodeBearer(core: DecisionCore, reporter: DecisionReporter, dpop:
           writeAnswer(res, answer.http);
       }
     };
-    const answer = core.decide(new NodePresented(req, configuredUrl), req);
+    const answer = core.decide(new NodePresented(req, configuredUrl, mtls), req);
     // Not `instanceof Promise`: a traced verification's promise comes from Node's own realm.
     if (!('then' in answer)) {
       deliver(answer);

@@ -28,6 +28,15 @@ export interface PresentedCredentials {
    * lacking scope names what `mcpPolicy` rules require of that call too. Asked only then.
    */
   operation?(): unknown;
+
+  /**
+   * RFC 8705 `x5t#S256` (base64url SHA-256 of the DER) of the client certificate the request
+   * presented, or `undefined` for none. Asked only with `multiAuth`'s `mtls` on and a token
+   * present. Throws `InvalidRequestError` when the request claims a certificate it may not have
+   * (an RFC 9440 header from a peer that is no trusted proxy, malformed, or naming another
+   * certificate than the connection's). Without it, a request presents no certificate.
+   */
+  clientCertificate?(): string | undefined;
 }
 
 const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';

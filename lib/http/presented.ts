@@ -28,7 +28,6 @@ export interface PresentedCredentials {
    * lacking scope names what `mcpPolicy` rules require of that call too. Asked only then.
    */
   operation?(): unknown;
-
   /**
    * RFC 8705 `x5t#S256` (base64url SHA-256 of the DER) of the client certificate the request
    * presented, or `undefined` for none. Asked only with `multiAuth`'s `mtls` on and a token

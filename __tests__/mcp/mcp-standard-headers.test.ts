@@ -206,8 +206,10 @@ describe('the official MCP SDK v2 client through mcpPolicy, with a scope hierarc
     app.use(auth);
     const handle = toNodeHandler(createMcpHandler(() => {
       const mcp = new McpServer({ name: 'headers', version: '1.0.0' });
+      // The v2 per-tool scopeChallenge judges the same rules on the AuthInfo the SDK hands it:
+      // with the hierarchy, mcp:admin passes write_note there too.
       for (const name of ['whoami', 'write_note', ODD_NAME]) {
-        mcp.registerTool(name, { description: name }, async () => ({ content: [{ type: 'text', text: `${name} done` }] }));
+        mcp.registerTool(name, { description: name, scopeChallenge: policy.scopeChallenge }, async () => ({ content: [{ type: 'text', text: `${name} done` }] }));
       }
       return mcp;
     }));

@@ -165,3 +165,23 @@ describe("the router's own 403 names what an mcpPolicy created with { auth } req
     expect(scopeOf(refused)).toBe(challenge!.scopes.join(' '));
   });
 });
+
+describe('policies tied to one router are bounded', () => {
+  it('past 64 mcpPolicy(rules, { auth }) for one router, further ones are not kept, with one process warning', async () => {
+    const a = multiAuth({ verifiers: oneTokenVerifier('users', 'reader', { scopes: ['mcp:read'] }), requiredScopes: ['mcp:write'] });
+    const warnings: string[] = [];
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(((_message: string, options?: { code?: string }) => {
+      warnings.push(String(options?.code));
+    }) as typeof process.emitWarning);
+    try {
+      for (let i = 0; i < 66; i++) mcpPolicy({ tools: { [`tool${i}`]: { scopes: [`scope:${i}`] } } }, { auth: a });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings.filter((code) => code === 'MULTIAUTH_TOO_MANY_POLICIES')).toHaveLength(1);
+    const kept = await request(mcpApp(a)).post('/mcp').set(bearer('reader')).send(toolCall('tool63'));
+    expect(scopeOf(kept)).toBe('mcp:write scope:63');
+    const dropped = await request(mcpApp(a)).post('/mcp').set(bearer('reader')).send(toolCall('tool64'));
+    expect(scopeOf(dropped)).toBe('mcp:write');
+  });
+});

@@ -1,6 +1,9 @@
-import { challengeScopes, missingScopes, type ScopeHierarchy } from '../core/scopes';
+import { challengeScopes, type ScopeHierarchy } from '../core/scopes';
 import type { MultiAuthInfo } from '../core/types';
 import type { OperationScopes } from '../http/request-auth';
+
+/** Policies one router names in its 403 (see `register`). */
+const MAX_POLICIES = 64;
 
 /**
  * The router's scope rules for an accepted token: which list it must carry (a source's own, else
@@ -13,6 +16,7 @@ export class ScopeRules {
   private readonly hierarchy: ScopeHierarchy | undefined;
   /** What the `mcpPolicy`s created with `{ auth }` for this router require of a parsed body. */
   private readonly policies: OperationScopes[] = [];
+  private warned = false;
   /** On every challenge context of the router: the policies' scopes for one request. */
   readonly operationScopes: OperationScopes = (body, held) => {
     if (this.policies.length === 0) return [];
@@ -30,8 +34,24 @@ export class ScopeRules {
     return this.bySource;
   }
 
-  /** For `mcpPolicy(rules, { auth })`: called once per policy, at its construction. */
+  /**
+   * For `mcpPolicy(rules, { auth })`: called once per policy, at its construction. Policies are
+   * made once, at start-up; one made per request would be kept for good and asked on every 403,
+   * so past `MAX_POLICIES` further ones are not kept (their own middleware still works) and a
+   * process warning says why.
+   */
   register(scopes: OperationScopes): void {
+    if (this.policies.length >= MAX_POLICIES) {
+      if (!this.warned) {
+        this.warned = true;
+        process.emitWarning(
+          `express-multiauth: more than ${MAX_POLICIES} mcpPolicy(rules, { auth }) for one multiAuth; create each policy once, at start-up. ` +
+            "Further ones are not named in the router's 403",
+          { code: 'MULTIAUTH_TOO_MANY_POLICIES' },
+        );
+      }
+      return;
+    }
     this.policies.push(scopes);
   }
 
@@ -55,6 +75,8 @@ export class ScopeRules {
       held = effective;
     }
     const required = this.requiredFor(info.source);
-    return missingScopes(held, required).length > 0 ? required : undefined;
+    // On every request: no array made when nothing is missing.
+    for (const scope of required) if (!held.includes(scope)) return required;
+    return undefined;
   }
 }

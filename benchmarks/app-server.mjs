@@ -101,8 +101,9 @@ async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
     return app;
   }
   if (id === 13) {
-    // mTLS (RFC 8705) as its README shows: the certificate of the TLS connection, handed over by
-    // getCertificate (its DER; `false`: the peer's certificate alone, the cheaper call).
+    // mTLS (RFC 8705): the certificate of the TLS connection, handed over by getCertificate as
+    // its DER, read the way multiAuth reads it (getPeerX509Certificate, the cheaper call), so the
+    // two sides differ in what they verify, not in how they read the certificate.
     const { auth } = require('express-oauth2-jwt-bearer');
     app.use(
       auth({
@@ -110,7 +111,7 @@ async function buildApp({ id, bundle, audience, sources, target, staticKey }) {
         audience,
         jwksUri: t.jwksUri,
         mtls: { enabled: true, required: true },
-        getCertificate: (req) => req.socket.getPeerCertificate(false)?.raw,
+        getCertificate: (req) => req.socket.getPeerX509Certificate()?.raw,
       }),
     );
     app.get('/api', (req, res) => res.json({ ok: true, client: req.auth.payload.client_id }));

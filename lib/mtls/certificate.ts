@@ -34,10 +34,11 @@ export function certificateThumbprint(der: Uint8Array): string {
  */
 function tlsCertificate(req: IncomingMessage): Buffer | undefined {
   const socket = req.socket as Partial<TLSSocket> | undefined;
-  if (typeof socket?.getPeerCertificate !== 'function') return undefined;
-  // `false`: the peer's certificate alone; `raw` is its DER either way, and the issuer chain is
-  // not needed (no chain check: RFC 8705 §2.2 allows self-signed certificates).
-  const raw = socket.getPeerCertificate(false)?.raw as Buffer | undefined;
+  if (typeof socket?.getPeerX509Certificate !== 'function') return undefined;
+  // The peer's certificate alone (no chain check: RFC 8705 §2.2 allows self-signed ones), as
+  // X509Certificate: its DER in about a quarter of the time getPeerCertificate() takes to build
+  // its object of parsed fields, which nothing here reads.
+  const raw = socket.getPeerX509Certificate()?.raw;
   return raw && raw.length > 0 ? raw : undefined;
 }
 

@@ -22,7 +22,13 @@ const MAX_HEADER_LENGTH = 16_384;
 /** RFC 8941 §3.3.5 Byte Sequence: `:` base64 `:`; padding may be left off (§4.2.7). */
 const BYTE_SEQUENCE = /^:([A-Za-z0-9+/]+={0,2}):$/;
 
-/** RFC 8705 §3.1's `x5t#S256` of a DER certificate. */
+/**
+ * RFC 8705 §3.1's `x5t#S256` of a DER certificate: base64url (no padding) of its SHA-256.
+ *
+ * @example
+ * certificateThumbprint(new X509Certificate(readFileSync('client.pem')).raw);
+ * // -> 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2', what a token bound to it has in cnf["x5t#S256"]
+ */
 export function certificateThumbprint(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('base64url');
 }

@@ -127,6 +127,27 @@ describe('a Client-Cert header (RFC 9440)', () => {
   });
 });
 
+describe('the peer address a Client-Cert header is judged by', () => {
+  // A dual-stack server (listening on "::") sees IPv4 peers as IPv4-mapped IPv6 addresses; tests
+  // listen on loopback only, so the peer is written by hand here.
+  const fromPeer = (remoteAddress: string | undefined) =>
+    ({ headers: { 'client-cert': alice.header }, rawHeaders: ['Client-Cert', alice.header], socket: { remoteAddress } }) as unknown as IncomingMessage;
+  const options = resolveMtlsOptions({ trustedProxies: ['10.0.0.0/8'] }, ['primary'])!;
+
+  it('is an IPv4-mapped IPv6 address matched against IPv4 ranges', () => {
+    expect(presentedCertificate(fromPeer('::ffff:10.1.2.3'), options)).toEqual({ x5tS256: alice.x5tS256, from: 'header' });
+  });
+
+  it('outside the ranges, mapped or not, gets 400', () => {
+    expect(() => presentedCertificate(fromPeer('::ffff:192.168.1.1'), options)).toThrow('accepted from trusted proxies only');
+    expect(() => presentedCertificate(fromPeer('192.168.1.1'), options)).toThrow('accepted from trusted proxies only');
+  });
+
+  it('unknown (a destroyed socket) is no trusted proxy', () => {
+    expect(() => presentedCertificate(fromPeer(undefined), options)).toThrow('accepted from trusted proxies only');
+  });
+});
+
 describe('a Client-Cert header that cannot be a single certificate', () => {
   let server: TlsServer;
   beforeAll(async () => {

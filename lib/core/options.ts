@@ -102,3 +102,23 @@ export function refuseSurroundingWhitespace(factory: string, option: string, val
     );
   }
 }
+
+/**
+ * A binding option's `required` (DPoP, mTLS): `true` for every source, or the names of some;
+ * `undefined`/`false` for none. A name that is not a source is refused, listing the sources, so
+ * a typo cannot leave a source unprotected.
+ *
+ * @example
+ * requiredSources(['ci'], ['primary', 'ci'], 'multiAuth: dpop.'); // Set { 'ci' }
+ */
+export function requiredSources(required: unknown, sourceNames: readonly string[], prefix: string): true | ReadonlySet<string> {
+  if (required === undefined || required === false) return new Set();
+  if (required === true) return true;
+  if (!Array.isArray(required) || !required.every((n) => typeof n === 'string')) {
+    throw new MultiAuthConfigError(`${prefix}required must be true, false or a list of source names`);
+  }
+  for (const name of required) {
+    if (!sourceNames.includes(name)) throw new MultiAuthConfigError(`${prefix}required names "${name}", which is not a source; sources: ${sourceNames.join(', ')}`);
+  }
+  return new Set(required as string[]);
+}

@@ -5,7 +5,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { MultiAuthConfigError } from '../core/errors';
-import { refuseUnknownOptions } from '../core/options';
+import { refuseUnknownOptions, requiredSources } from '../core/options';
 import { toSharedStore, type KeyvLike, type SharedStore } from '../transport/shared-store';
 
 /** Asymmetric JWS algorithms a DPoP proof may use (RFC 9449 §4.3 forbids `none` and MACs). */
@@ -127,14 +127,7 @@ export function resolveDpopOptions(
   }
   refuseUnknownOptions('multiAuth', given, KNOWN, 'dpop');
 
-  let required: true | ReadonlySet<string>;
-  const r = given.required;
-  if (r === undefined || r === false) required = new Set();
-  else if (r === true) required = true;
-  else if (Array.isArray(r) && r.every((n) => typeof n === 'string')) {
-    for (const name of r) if (!sourceNames.includes(name)) fail(`required names "${name}", which is not a source; sources: ${sourceNames.join(', ')}`);
-    required = new Set(r as string[]);
-  } else fail('required must be true, false or a list of source names');
+  const required = requiredSources(given.required, sourceNames, 'multiAuth: dpop.');
 
   let algorithms: readonly DpopAlgorithm[] = DPOP_ALGORITHMS;
   if (given.algorithms !== undefined) {

@@ -6,7 +6,7 @@
 
 import { BlockList, isIP } from 'node:net';
 import { MultiAuthConfigError } from '../core/errors';
-import { refuseUnknownOptions } from '../core/options';
+import { refuseUnknownOptions, requiredSources } from '../core/options';
 
 /** `multiAuth({ mtls })`: accept certificate-bound access tokens (RFC 8705 §3). */
 export interface MtlsOptions {
@@ -89,14 +89,7 @@ export function resolveMtlsOptions(options: unknown, sourceNames: readonly strin
   const o = given as Record<string, unknown>;
   refuseUnknownOptions('multiAuth', o, KNOWN, 'mtls');
 
-  let required: true | ReadonlySet<string>;
-  const r = o.required;
-  if (r === undefined || r === false) required = new Set();
-  else if (r === true) required = true;
-  else if (Array.isArray(r) && r.every((n) => typeof n === 'string')) {
-    for (const name of r) if (!sourceNames.includes(name)) fail(`required names "${name}", which is not a source; sources: ${sourceNames.join(', ')}`);
-    required = new Set(r as string[]);
-  } else fail('required must be true, false or a list of source names');
+  const required = requiredSources(o.required, sourceNames, 'multiAuth: mtls.');
 
   let proxies: BlockList | undefined;
   if (o.trustedProxies !== undefined) {

@@ -59,6 +59,7 @@ export { getAuth, mcpRequest } from './http/request-auth';
 // Building blocks and errors
 export { extractBearerToken } from './http/token-extraction';
 export { loggableUrl } from './http/loggable-url';
+export type { NodeMiddleware } from './http/node-http';
 export { bearerChallenge, type ChallengeContext } from './http/challenge';
 export {
   MultiAuthError,

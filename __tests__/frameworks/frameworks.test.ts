@@ -104,7 +104,7 @@ const otherFrameworks: Array<[string, (parts: Parts) => Promise<Running>]> = [
     async ({ auth, guard, policy }) => {
       const app = connect();
       app.use(express.json() as unknown as connect.NextHandleFunction);
-      app.use(auth as unknown as connect.NextHandleFunction);
+      app.use(auth);
       app.use('/guarded', guard as connect.NextHandleFunction);
       app.use('/mcp', policy as connect.NextHandleFunction);
       app.use((req: IncomingMessage, res: ServerResponse) => sendEcho(req, res));
@@ -116,7 +116,7 @@ const otherFrameworks: Array<[string, (parts: Parts) => Promise<Running>]> = [
     async (parts) => {
       const app = Fastify();
       await app.register(middie);
-      app.use(parts.auth as unknown as Middleware);
+      app.use(parts.auth);
       fastifyRoutes(app, parts);
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as { port: number };
@@ -128,7 +128,7 @@ const otherFrameworks: Array<[string, (parts: Parts) => Promise<Running>]> = [
     async (parts) => {
       const app = Fastify();
       await app.register(fastifyExpress);
-      app.use(parts.auth as unknown as Middleware);
+      app.use(parts.auth);
       fastifyRoutes(app, parts);
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as { port: number };
@@ -146,7 +146,7 @@ const otherFrameworks: Array<[string, (parts: Parts) => Promise<Running>]> = [
       const server = http.createServer((req, res) => {
         json(req, res, (error) => {
           if (error) return fail(res)(error);
-          (auth as unknown as Middleware)(req, res, (error) => {
+          auth(req, res, (error) => {
             if (error) return fail(res)(error);
             const path = (req.url ?? '/').split('?')[0];
             const then = (error?: unknown) => (error ? fail(res)(error) : sendEcho(req, res));
@@ -213,8 +213,8 @@ describe.each(frameworks)('under %s', (_name, mount) => {
       dpop: { url: PUBLIC_ORIGIN },
       onDecision: (decision, req) => decisions.push({ decision, url: req?.url }),
     });
-    const guard = requireScopes('admin') as unknown as Middleware;
-    const policy = mcpPolicy({ tools: { delete_repo: { scopes: ['repo:admin'] } } }, { auth }) as unknown as Middleware;
+    const guard = requireScopes('admin');
+    const policy = mcpPolicy({ tools: { delete_repo: { scopes: ['repo:admin'] } } }, { auth });
     running = await mount({ auth, guard, policy });
   });
 

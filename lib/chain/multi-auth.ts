@@ -18,14 +18,18 @@ import { DecisionCore } from './decision-core';
 import { DecisionReporter } from './decision-report';
 import { DpopStep } from './dpop-step';
 import { mountedAtRoot, nodeBearer } from './node-adapter';
+import type { NodeMiddleware } from '../http/node-http';
 import { TokenDecision } from './token-decision';
 
-/** The Express router `multiAuth()` returns, with its parts. */
-export type MultiAuth = Router & {
+/**
+ * The Express router `multiAuth()` returns, with its parts; also a plain Node `(req, res, next)`
+ * middleware, for Connect, Fastify and `node:http`.
+ */
+export type MultiAuth = Router & NodeMiddleware & {
   /** The bearer check alone, for mounting on some routes only. */
-  readonly bearer: RequestHandler;
+  readonly bearer: RequestHandler & NodeMiddleware;
   /** The primary's routes alone (a no-op without a primary). */
-  readonly routes: RequestHandler;
+  readonly routes: RequestHandler & NodeMiddleware;
   /** The scopes every accepted token must carry (after inheritance from the primary). */
   readonly requiredScopes: readonly string[];
   /** The URL challenges point clients at, when known. */

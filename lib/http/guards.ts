@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
+import type { NodeMiddleware } from './node-http';
 import { sendError, sendNoCredentials } from './challenge';
 import { InsufficientScopeError, MultiAuthConfigError } from '../core/errors';
 import { challengeScopes, missingScopes, scopesHeld } from '../core/scopes';
@@ -47,8 +48,10 @@ function scopesToAsk(req: IncomingMessage, context: RequestContext, route: reado
  * `routeScopes(held)` are what the route adds to `scope=` (one alternative for
  * `requireAnyScope`); a request that passes is remembered to have needed them.
  */
-function guard(rule: string, check: Check, routeScopes: (held: readonly string[] | undefined) => readonly string[], description: string, diagnosis = new GuardDiagnosis(rule)): RequestHandler {
-  return (req, res, next) => {
+function guard(rule: string, check: Check, routeScopes: (held: readonly string[] | undefined) => readonly string[], description: string, diagnosis = new GuardDiagnosis(rule)): RequestHandler & NodeMiddleware {
+  // Reads and answers through Node's request and response only: an Express handler and a Node
+  // middleware alike.
+  const middleware: NodeMiddleware = (req, res, next) => {
     const context = getChallengeContext(req);
     const auth = getAuth(req);
     if (!auth) {
@@ -69,6 +72,7 @@ function guard(rule: string, check: Check, routeScopes: (held: readonly string[]
     reportRefusal(req, context, { outcome: 'forbidden', status: 403, rule, reason: mismatch + explained });
     sendError(res, new InsufficientScopeError(scopesToAsk(req, context, routeScopes(held), held), description), context);
   };
+  return middleware as RequestHandler & NodeMiddleware;
 }
 
 function lacking(auth: MultiAuthInfo, held: readonly string[], scopes: readonly string[]): string {
@@ -81,7 +85,7 @@ function lacking(auth: MultiAuthInfo, held: readonly string[], scopes: readonly 
  * @example
  * app.post('/mcp', requireScopes('mcp:write'), handler);
  */
-export function requireScopes(...scopes: string[]): RequestHandler {
+export function requireScopes(...scopes: string[]): RequestHandler & NodeMiddleware {
   const needed = checkNames(scopes, 'requireScopes', 'scope');
   return guard(
     `requireScopes(${needed.join(', ')})`,
@@ -100,7 +104,7 @@ export function requireScopes(...scopes: string[]): RequestHandler {
  * @example
  * app.get('/repo', requireAnyScope('repo:read', 'repo:admin'), handler);
  */
-export function requireAnyScope(...scopes: string[]): RequestHandler {
+export function requireAnyScope(...scopes: string[]): RequestHandler & NodeMiddleware {
   const accepted = checkNames(scopes, 'requireAnyScope', 'scope');
   return guard(
     `requireAnyScope(${accepted.join(', ')})`,
@@ -120,7 +124,7 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
  * @example
  * app.post('/admin', requireSource('internal'), handler);
  */
-export function requireSource(...names: string[]): RequestHandler {
+export function requireSource(...names: string[]): RequestHandler & NodeMiddleware {
   const allowed = checkNames(names, 'requireSource', 'source name');
   return guard(
     `requireSource(${allowed.join(', ')})`,

@@ -7,6 +7,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  */
 
 /**
+ * A `(req, res, next)` middleware on Node's own types: what Connect, Fastify (`@fastify/middie`,
+ * `@fastify/express`) and a bare `node:http` server call. Everything this package mounts is one
+ * (as well as an Express handler), so no framework needs a cast.
+ *
+ * @example
+ * const check: NodeMiddleware = auth.bearer;
+ * http.createServer((req, res) => check(req, res, () => res.end('ok')));
+ */
+export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
  * The path of the request as the router routes it: `req.url` up to any query. Express strips a
  * mount point from `req.url` as it does from Express's `path`, so both read alike there; elsewhere
  * `req.url` is all there is.

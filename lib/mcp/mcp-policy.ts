@@ -3,6 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
+import type { NodeMiddleware } from '../http/node-http';
 import { sendError, sendJsonRpcError, sendNoCredentials } from '../http/challenge';
 import { isJsonBody } from '../http/node-http';
 import { InsufficientScopeError, InvalidRequestError, MultiAuthConfigError } from '../core/errors';
@@ -94,7 +95,7 @@ export type McpScopeChallengeHandler = (context: { request: McpJsonRpcRequest; a
  * What `mcpPolicy()` returns: the Express middleware, plus the same rules for code that has no
  * Express request (MCP SDK v2's `createMcpHandler` factories and scope challenges).
  */
-export interface McpPolicy extends RequestHandler {
+export interface McpPolicy extends RequestHandler, NodeMiddleware {
   /**
    * Which of `toolNames` a token may call under this policy, in the order given, judged from the
    * `AuthInfo` alone (`undefined`: an anonymous request). For a v2 `createMcpHandler` factory,

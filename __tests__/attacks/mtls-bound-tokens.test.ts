@@ -7,10 +7,9 @@ import { createServer, type Server } from 'node:http';
 import { multiAuth } from '../../lib/chain/multi-auth';
 import type { MultiAuthOptions } from '../../lib/chain/config';
 import { jwtVerifier } from '../../lib/sources/jwt-verifier';
-import { introspectionVerifier } from '../../lib/sources/introspection-verifier';
-import { getAuth } from '../../lib/http/request-auth';
 import type { Decision } from '../../lib/core/types';
-import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
+import { startIssuer, type Issuer } from '../support/issuer';
+import { certificateBoundTokens, mtlsApp } from '../support/mtls';
 import { closeServer, listenOnLoopback } from '../support/loopback';
 import { makeCertificate, startTlsServer, tlsRequest, type TestCertificate, type TlsServer } from '../support/tls';
 
@@ -27,10 +26,8 @@ let plainJwt: string;
 
 beforeAll(async () => {
   issuer = await startIssuer({ mtls: true });
-  const asAlice = { client: issuer.mtlsClient, certificate: alice.header, scope: 'mcp:read' };
-  [aliceJwt, aliceOpaque, plainJwt] = await Promise.all([
-    issuer.clientCredentialsToken({ ...asAlice, resource: RESOURCE }),
-    issuer.opaqueToken(asAlice),
+  [{ jwt: aliceJwt, opaque: aliceOpaque }, plainJwt] = await Promise.all([
+    certificateBoundTokens(issuer, alice, RESOURCE),
     issuer.clientCredentialsToken({ resource: RESOURCE, scope: 'mcp:read' }),
   ]);
 });
@@ -38,23 +35,7 @@ afterAll(() => issuer.stop());
 
 /** An HTTPS app asking for client certificates, with multiAuth over a JWT and an introspection source. */
 async function tlsApp(extra: Partial<MultiAuthOptions>, decisions: Decision[] = []): Promise<TlsServer> {
-  const app = express();
-  app.use(
-    multiAuth({
-      verifiers: [
-        jwtVerifier({ name: 'corp-jwt', issuer: issuer.issuer, audience: RESOURCE }),
-        introspectionVerifier(introspectionOptionsFor(issuer)),
-      ],
-      cache: { max: 100 },
-      onDecision: (decision) => decisions.push(decision),
-      ...extra,
-    }),
-  );
-  app.get('/whoami', (req, res) => {
-    const auth = getAuth(req);
-    res.json({ source: auth?.source, mtls: auth?.mtls ?? null });
-  });
-  return startTlsServer(app);
+  return startTlsServer(mtlsApp(issuer, RESOURCE, { cache: { max: 100 }, onDecision: (decision) => decisions.push(decision), ...extra }));
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -187,7 +168,7 @@ describe('mtls.required', () => {
   it('accepts the bound token with its certificate', async () => {
     const res = await tlsRequest(`${server.origin}/whoami`, { client: alice, headers: bearer(aliceJwt) });
     expect(res.status).toBe(200);
-    expect(res.json()).toEqual({ source: 'corp-jwt', mtls: { x5tS256: alice.x5tS256 } });
+    expect(res.json()).toMatchObject({ source: 'corp-jwt', mtls: { x5tS256: alice.x5tS256 } });
   });
 });
 

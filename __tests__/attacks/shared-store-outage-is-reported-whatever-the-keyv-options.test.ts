@@ -11,6 +11,7 @@ import { sharedStore } from '../../lib/transport/shared-store';
 import type { Decision } from '../../lib/core/types';
 import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
 import { startRedis, type RedisServer } from '../support/redis';
+import { captureWarnings, type CapturedWarning } from '../support/warnings';
 
 jest.setTimeout(60_000);
 
@@ -29,13 +30,10 @@ afterAll(async () => {
   await Promise.all([issuer?.stop(), redis?.stop()]);
 });
 
-let warnings: Array<{ message: string; code?: string }>;
+let warnings: CapturedWarning[];
 beforeEach(async () => {
   if (!redis.alive) await redis.restart();
-  warnings = [];
-  jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { code?: string }) => {
-    warnings.push({ message, code: options?.code });
-  }) as typeof process.emitWarning);
+  ({ warnings } = captureWarnings());
 });
 afterEach(() => jest.restoreAllMocks());
 

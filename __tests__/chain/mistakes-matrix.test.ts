@@ -15,6 +15,7 @@ import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
 import { AUDIENCE, KeyServer } from '../support/key-server';
 import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
 import type { Decision } from '../../lib/core/types';
+import { captureWarnings, type CapturedWarning } from '../support/warnings';
 
 const RESOURCE = 'https://mcp.example.com/mcp';
 const LOGIN = 'https://login.example.com';
@@ -26,7 +27,7 @@ const memoryStore = () => {
 
 let keys: KeyServer;
 let issuer: Issuer;
-let warnings: Array<{ message: string; code?: string }>;
+let warnings: CapturedWarning[];
 let spy: jest.SpyInstance;
 
 beforeAll(async () => {
@@ -36,10 +37,7 @@ afterAll(async () => {
   await Promise.all([keys.close(), issuer.stop()]);
 });
 beforeEach(() => {
-  warnings = [];
-  spy = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { code?: string }) => {
-    warnings.push({ message, code: options?.code });
-  }) as typeof process.emitWarning);
+  ({ warnings, spy } = captureWarnings());
 });
 afterEach(async () => {
   spy.mockRestore();

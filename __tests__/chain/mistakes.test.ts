@@ -9,6 +9,7 @@ import { introspectionVerifier } from '../../lib/sources/introspection-verifier'
 import { staticTokenVerifier } from '../../lib/sources/static-token-verifier';
 import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
 import { oauthServer } from '../../lib/primaries/oauth-server';
+import { captureWarnings, type CapturedWarning } from '../support/warnings';
 
 const ISSUER = 'https://login.example.com';
 const RESOURCE = 'https://mcp.example.com/mcp';
@@ -65,13 +66,10 @@ describe('a primary passed among verifiers', () => {
 });
 
 describe('a primary mounted below the root (app.use(\'/mcp\', auth))', () => {
-  let warnings: Array<{ message: string; code?: string }>;
+  let warnings: CapturedWarning[];
   let spy: jest.SpyInstance;
   beforeEach(() => {
-    warnings = [];
-    spy = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { code?: string }) => {
-      warnings.push({ message, code: options?.code });
-    }) as typeof process.emitWarning);
+    ({ warnings, spy } = captureWarnings());
   });
   afterEach(() => spy.mockRestore());
   const auth = () => multiAuth({ primary: remoteAuthServer({ issuer: ISSUER, resource: RESOURCE }), verifiers: verifier });

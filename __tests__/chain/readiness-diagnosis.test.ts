@@ -11,6 +11,7 @@ import { introspectionVerifier } from '../../lib/sources/introspection-verifier'
 import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
 import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
 import type { SourceReadiness } from '../../lib/core/types';
+import { captureWarnings } from '../support/warnings';
 
 let issuer: Issuer;
 let audience: string;
@@ -58,10 +59,7 @@ describe('an introspection endpoint answering 200 with an HTML page', () => {
 
   it('gets requests a 503 and the operator a process warning, as a JWKS URL answering HTML does', async () => {
     await html();
-    const warnings: Array<{ message: string; code?: string }> = [];
-    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { code?: string }) => {
-      warnings.push({ message, code: options?.code });
-    }) as typeof process.emitWarning);
+    const { warnings, spy } = captureWarnings();
     try {
       const auth = multiAuth({ verifiers: introspectionVerifier(introspectionOptionsFor(issuer)) });
       const app = express().use(auth).get('/api', (_req, res) => res.end('ok'));

@@ -13,6 +13,7 @@ import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
 import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
 import { closeServer, listenOnLoopback } from '../support/loopback';
 import type { ReadyReport } from '../../lib/core/types';
+import { captureWarnings, type CapturedWarning } from '../support/warnings';
 
 let issuer: Issuer;
 let audience: string;
@@ -94,12 +95,9 @@ describe('auth.ready()', () => {
 });
 
 describe('while a permanent cause lasts', () => {
-  let warnings: Array<{ message: string; code?: string }>;
+  let warnings: CapturedWarning[];
   beforeEach(() => {
-    warnings = [];
-    jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { code?: string }) => {
-      warnings.push({ message, code: options?.code });
-    }) as typeof process.emitWarning);
+    ({ warnings } = captureWarnings());
   });
   afterEach(() => jest.restoreAllMocks());
 

@@ -9,10 +9,9 @@ import { decodeJwt } from 'jose';
 import { multiAuth } from '../../lib/chain/multi-auth';
 import type { MultiAuthOptions } from '../../lib/chain/config';
 import { jwtVerifier } from '../../lib/sources/jwt-verifier';
-import { introspectionVerifier } from '../../lib/sources/introspection-verifier';
 import { remoteAuthServer } from '../../lib/primaries/remote-auth-server';
-import { getAuth } from '../../lib/http/request-auth';
-import { introspectionOptionsFor, startIssuer, type Issuer } from '../support/issuer';
+import { startIssuer, type Issuer } from '../support/issuer';
+import { certificateBoundTokens, mtlsApp } from '../support/mtls';
 import { closeServer, listenOnLoopback } from '../support/loopback';
 import { makeCertificate, startCertificateProxy, startTlsServer, tlsRequest, type TestCertificate, type TlsServer } from '../support/tls';
 import { makeProof, proofKey } from '../support/dpop';
@@ -28,28 +27,12 @@ let opaque: string;
 
 beforeAll(async () => {
   issuer = await startIssuer({ mtls: true });
-  const asAlice = { client: issuer.mtlsClient, certificate: alice.header, scope: 'mcp:read' };
-  [jwt, opaque] = await Promise.all([issuer.clientCredentialsToken({ ...asAlice, resource: RESOURCE }), issuer.opaqueToken(asAlice)]);
+  ({ jwt, opaque } = await certificateBoundTokens(issuer, alice, RESOURCE));
 });
 afterAll(() => issuer.stop());
 
 function app(extra: Partial<MultiAuthOptions>): express.Express {
-  const server = express();
-  server.use(
-    multiAuth({
-      verifiers: [
-        jwtVerifier({ name: 'corp-jwt', issuer: issuer.issuer, audience: RESOURCE }),
-        introspectionVerifier(introspectionOptionsFor(issuer)),
-      ],
-      mtls: true,
-      ...extra,
-    }),
-  );
-  server.get('/whoami', (req, res) => {
-    const auth = getAuth(req);
-    res.json({ source: auth?.source, clientId: auth?.clientId, mtls: auth?.mtls ?? null });
-  });
-  return server;
+  return mtlsApp(issuer, RESOURCE, { mtls: true, ...extra });
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -7,9 +7,10 @@ import { multiAuth } from '../../lib/chain/multi-auth';
 import { jwtVerifier, type JwtVerifierOptions } from '../../lib/sources/jwt-verifier';
 import { NEAR_MISS_WARNING } from '../../lib/sources/near-miss';
 import { AUDIENCE, KeyServer } from '../support/key-server';
+import { captureWarnings, type CapturedWarning } from '../support/warnings';
 
 let server: KeyServer;
-let warnings: Array<{ message: string; code?: string }>;
+let warnings: CapturedWarning[];
 let spy: jest.SpyInstance;
 
 beforeAll(async () => {
@@ -17,10 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 beforeEach(() => {
-  warnings = [];
-  spy = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { code?: string }) => {
-    warnings.push({ message, code: options?.code });
-  }) as typeof process.emitWarning);
+  ({ warnings, spy } = captureWarnings());
 });
 afterEach(() => spy.mockRestore());
 

@@ -32,10 +32,10 @@ const notForExpress4 = new Set([
 
 /**
  * The HTTP tests: those that load Express or supertest, directly or through the shared app
- * helper or the examples. Chosen by content so that a new HTTP test runs on Express 4 without
+ * or mTLS helpers, or the examples. Chosen by content so that a new HTTP test runs on Express 4 without
  * anyone remembering to list it here.
  */
-const usesExpress = /from ['"](?:express|supertest)['"]|require\(['"](?:express|supertest)['"]\)|\/support\/app['"]|\.\.\/examples\//;
+const usesExpress = /from ['"](?:express|supertest)['"]|require\(['"](?:express|supertest)['"]\)|\/support\/(?:app|mtls)['"]|\.\.\/examples\//;
 const express4Tests = readdirSync(testsDir, { recursive: true })
   .filter((path) => path.endsWith('.test.ts') && !notForExpress4.has(basename(path)) && !/bench/i.test(path))
   .filter((path) => usesExpress.test(readFileSync(join(testsDir, path), 'utf8')))
